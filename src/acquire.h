@@ -1,0 +1,26 @@
+/* Waiting for a lock: blocking in the kernel, with a timeout and ticks. */
+#ifndef LOCKBUILD_ACQUIRE_H
+#define LOCKBUILD_ACQUIRE_H
+
+#include "cli.h"
+#include "lock.h"
+
+/*
+ * Called while still waiting, first after about a second; returns the
+ * seconds until it wants to be called again.
+ */
+typedef double (*wait_tick_fn)(void *arg, double waited);
+
+/*
+ * Takes the lock per the wait policy.  1 held, 0 not acquired (busy
+ * with WAIT_NONBLOCK, or timed out), -1 error with errno.  *waited gets
+ * the seconds spent.
+ */
+int acquire(struct lock *l, int dirfd, const char *name, bool shared,
+    enum wait_kind wait, double timeout, wait_tick_fn tick, void *arg,
+    double *waited);
+
+/* CLOCK_MONOTONIC in seconds. */
+double now_mono(void);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * COMMAND as a child process, and lockbuild's own signal handling, which
+ * depends on where we are: waiting for the lock, holding it, or running
+ * COMMAND.
+ */
+#ifndef LOCKBUILD_CHILD_H
+#define LOCKBUILD_CHILD_H
+
+#include <signal.h>
+#include <sys/types.h>
+
+enum phase {
+	PHASE_WAITING,	/* SIGINT/TERM/HUP end lockbuild at once */
+	PHASE_HOLDING,	/* remembered; acted on at the next safe point */
+	PHASE_CHILD	/* forwarded to COMMAND, then remembered */
+};
+
+/* Set by SIGALRM; the lock wait re-arms its timer and checks this. */
+extern volatile sig_atomic_t alarm_fired;
+
+void signals_install(void);
+void signals_phase(enum phase p);
+
+/* The signal received while holding or running COMMAND, 0 if none. */
+int signal_pending(void);
+
+/*
+ * Starts argv (PATH search, no shell) as a child in our process group.
+ * Returns 0, or an errno value when it could not be started (ENOENT: not
+ * found; EACCES, ENOEXEC: not executable).
+ */
+int child_start(char *const argv[], pid_t *pid);
+
+/* Waits for pid; returns its wait status. */
+int child_wait(pid_t pid);
+
+/* exec in place of lockbuild (-F); returns only on failure, with errno. */
+void child_exec(char *const argv[]);
+
+/* Exit status for a wait status: the code, or 128 + signal. */
+int status_to_exit(int wstatus);
+
+/* errno of a failed exec to 126 / 127. */
+int exec_errno_to_exit(int err);
+
+/*
+ * Ends lockbuild the way a process killed by sig ends, so that a calling
+ * shell loop sees it (SIGINT: the shell stops the loop); exit 128 + sig
+ * if the signal cannot be raised.
+ */
+void exit_by_signal(int sig) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,285 @@
+/*
+ * argv -> struct cli.  Options may stand anywhere before COMMAND, also
+ * between LOCKDIR, KEY and COMMAND (so "-I @" can sit next to the command
+ * it edits); "--" or the first word after KEY that is not an option starts
+ * COMMAND, whose own options are never looked at.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "exitcode.h"
+#include "numparse.h"
+
+const char cli_usage[] =
+    "usage: lockbuild [-nqsvxCF] [-w seconds] [-E code] lockdir key [--] command [arg ...]\n"
+    "       lockbuild [lock options] -o dest [-f] [--once] [--if-changed]\n"
+    "                 [--check cmd] [-I str] [--keep-failed] [--allow-empty]\n"
+    "                 [--no-fsync] lockdir key [--] command [arg ...]\n"
+    "       lockbuild --status [--json] lockdir [key ...]\n"
+    "       lockbuild --clean lockdir\n"
+    "       lockbuild --help | --version\n";
+
+enum {
+	OPT_ONCE = 256, OPT_IF_CHANGED, OPT_CHECK, OPT_KEEP_FAILED,
+	OPT_ALLOW_EMPTY, OPT_NO_FSYNC, OPT_STATUS, OPT_JSON, OPT_CLEAN
+};
+
+static const struct option longopts[] = {
+	{ "nonblock",		no_argument,		NULL, 'n' },
+	{ "nb",			no_argument,		NULL, 'n' },
+	{ "timeout",		required_argument,	NULL, 'w' },
+	{ "wait",		required_argument,	NULL, 'w' },
+	{ "shared",		no_argument,		NULL, 's' },
+	{ "exclusive",		no_argument,		NULL, 'x' },
+	{ "conflict-exit-code",	required_argument,	NULL, 'E' },
+	{ "quiet",		no_argument,		NULL, 'q' },
+	{ "verbose",		no_argument,		NULL, 'v' },
+	{ "close",		no_argument,		NULL, 'C' },
+	{ "no-fork",		no_argument,		NULL, 'F' },
+	{ "output",		required_argument,	NULL, 'o' },
+	{ "file",		no_argument,		NULL, 'f' },
+	{ "replace",		required_argument,	NULL, 'I' },
+	{ "once",		no_argument,		NULL, OPT_ONCE },
+	{ "if-changed",		no_argument,		NULL, OPT_IF_CHANGED },
+	{ "check",		required_argument,	NULL, OPT_CHECK },
+	{ "keep-failed",	no_argument,		NULL, OPT_KEEP_FAILED },
+	{ "allow-empty",	no_argument,		NULL, OPT_ALLOW_EMPTY },
+	{ "no-fsync",		no_argument,		NULL, OPT_NO_FSYNC },
+	{ "status",		no_argument,		NULL, OPT_STATUS },
+	{ "json",		no_argument,		NULL, OPT_JSON },
+	{ "clean",		no_argument,		NULL, OPT_CLEAN },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ "version",		no_argument,		NULL, 'V' },
+	{ NULL,			0,			NULL, 0 }
+};
+
+static int
+fail(char *err, unsigned errsz, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* The option as the user typed it, for messages. */
+static const char *
+optname(int ch, char **argv, char *buf, size_t bufsz)
+{
+	if (ch > 0 && ch < 256) {
+		snprintf(buf, bufsz, "-%c", ch);
+		return buf;
+	}
+	return argv[optind - 1];
+}
+
+int
+cli_parse(int argc, char **argv, const char *env_timeout, struct cli *c,
+    char *err, unsigned errsz)
+{
+	const char *why;
+	char *pos[2];
+	int npos = 0, ch, longidx;
+	bool saw_w = false, saw_n = false, saw_q = false, saw_v = false;
+	bool publish_opt = false;
+	char namebuf[8];
+
+	memset(c, 0, sizeof(*c));
+	c->mode = MODE_RUN;
+	c->wait = WAIT_FOREVER;
+	c->conflict_code = EXIT_CONFLICT;
+
+	opterr = 0;
+	optind = 1;
+	for (;;) {
+		int before = optind;
+		bool at_dashdash = before < argc && strcmp(argv[before], "--") == 0;
+
+		ch = getopt_long(argc, argv, "+:nw:sxE:qvCFo:fI:hV", longopts,
+		    &longidx);
+		if (ch == -1) {
+			if (c->mode != MODE_RUN)
+				break;
+			/* "--" ends options for good: the rest is positional. */
+			if (at_dashdash && optind == before + 1) {
+				while (npos < 2 && optind < argc)
+					pos[npos++] = argv[optind++];
+				break;
+			}
+			/* A plain word is LOCKDIR, then KEY, then COMMAND. */
+			if (optind < argc && npos < 2) {
+				pos[npos++] = argv[optind++];
+				continue;
+			}
+			break;
+		}
+		switch (ch) {
+		case 'n':
+			saw_n = true;
+			break;
+		case 'w':
+			if (parse_seconds(optarg, &c->timeout, &why) == -1)
+				return fail(err, errsz,
+				    "invalid timeout '%s': %s", optarg, why);
+			saw_w = true;
+			break;
+		case 's':
+			c->shared = true;
+			break;
+		case 'x':
+			c->shared = false;
+			break;
+		case 'E':
+			if (parse_exit_code(optarg, &c->conflict_code, &why) == -1)
+				return fail(err, errsz,
+				    "invalid exit code '%s': %s (0 to 255)",
+				    optarg, why);
+			break;
+		case 'q':
+			saw_q = true;
+			c->verbosity = -1;
+			break;
+		case 'v':
+			saw_v = true;
+			c->verbosity = 1;
+			break;
+		case 'C':
+			c->close_fd = true;
+			break;
+		case 'F':
+			c->no_fork = true;
+			break;
+		case 'o':
+			if (optarg[0] == '\0')
+				return fail(err, errsz, "-o needs a non-empty path");
+			c->dest = optarg;
+			break;
+		case 'f':
+			c->file_output = publish_opt = true;
+			break;
+		case 'I':
+			if (optarg[0] == '\0')
+				return fail(err, errsz, "-I needs a non-empty string");
+			c->replace_str = optarg;
+			publish_opt = true;
+			break;
+		case OPT_ONCE:
+			c->once = publish_opt = true;
+			break;
+		case OPT_IF_CHANGED:
+			c->if_changed = publish_opt = true;
+			break;
+		case OPT_CHECK:
+			c->check_cmd = optarg;
+			publish_opt = true;
+			break;
+		case OPT_KEEP_FAILED:
+			c->keep_failed = publish_opt = true;
+			break;
+		case OPT_ALLOW_EMPTY:
+			c->allow_empty = publish_opt = true;
+			break;
+		case OPT_NO_FSYNC:
+			c->no_fsync = publish_opt = true;
+			break;
+		case OPT_STATUS:
+		case OPT_CLEAN:
+			if (c->mode != MODE_RUN || npos > 0)
+				return fail(err, errsz,
+				    "--status and --clean come first, alone");
+			c->mode = ch == OPT_STATUS ? MODE_STATUS : MODE_CLEAN;
+			break;
+		case OPT_JSON:
+			c->json = true;
+			break;
+		case 'h':
+			c->mode = MODE_HELP;
+			return 0;
+		case 'V':
+			c->mode = MODE_VERSION;
+			return 0;
+		case ':':
+			return fail(err, errsz, "option %s needs an argument",
+			    optname(optopt, argv, namebuf, sizeof(namebuf)));
+		default:
+			if (optopt > 0 && optopt < 256)
+				return fail(err, errsz, "unknown option '-%c'",
+				    optopt);
+			return fail(err, errsz, "unknown option '%s'",
+			    argv[optind - 1]);
+		}
+	}
+
+	if (saw_n && saw_w)
+		return fail(err, errsz, "-n and -w exclude each other");
+	if (saw_q && saw_v)
+		return fail(err, errsz, "-q and -v exclude each other");
+
+	if (c->mode == MODE_STATUS || c->mode == MODE_CLEAN) {
+		if (optind >= argc)
+			return fail(err, errsz, "missing LOCKDIR");
+		if (saw_n || saw_w || c->shared || c->dest || publish_opt ||
+		    c->close_fd || c->no_fork)
+			return fail(err, errsz, "%s takes no lock options",
+			    c->mode == MODE_STATUS ? "--status" : "--clean");
+		if (c->json && c->mode != MODE_STATUS)
+			return fail(err, errsz, "--json goes with --status");
+		c->lockdir = argv[optind++];
+		if (c->lockdir[0] == '\0')
+			return fail(err, errsz, "LOCKDIR must not be empty");
+		c->keys = argv + optind;
+		c->nkeys = argc - optind;
+		if (c->mode == MODE_CLEAN && c->nkeys > 0)
+			return fail(err, errsz, "--clean takes only LOCKDIR");
+		return 0;
+	}
+	if (c->json)
+		return fail(err, errsz, "--json goes with --status");
+
+	if (npos < 1)
+		return fail(err, errsz, "missing LOCKDIR");
+	if (npos < 2)
+		return fail(err, errsz, "missing KEY");
+	if (optind >= argc)
+		return fail(err, errsz, "missing COMMAND");
+	c->lockdir = pos[0];
+	c->key = pos[1];
+	c->command = argv + optind;
+	if (c->lockdir[0] == '\0')
+		return fail(err, errsz, "LOCKDIR must not be empty");
+	if (c->key[0] == '\0')
+		return fail(err, errsz, "KEY must not be empty");
+
+	if (saw_n)
+		c->wait = WAIT_NONBLOCK;
+	else if (saw_w)
+		c->wait = WAIT_TIMEOUT;
+	else if (env_timeout != NULL && env_timeout[0] != '\0') {
+		if (parse_seconds(env_timeout, &c->timeout, &why) == -1)
+			return fail(err, errsz,
+			    "invalid LOCKBUILD_TIMEOUT '%s': %s", env_timeout,
+			    why);
+		c->wait = WAIT_TIMEOUT;
+	}
+
+	if (publish_opt && c->dest == NULL)
+		return fail(err, errsz,
+		    "-f, -I, --once, --if-changed, --check, --keep-failed, "
+		    "--allow-empty and --no-fsync need -o DEST");
+	if (c->dest != NULL && c->shared)
+		return fail(err, errsz, "-s cannot publish: -o needs an "
+		    "exclusive lock");
+	if (c->dest != NULL && c->no_fork)
+		return fail(err, errsz, "-F cannot publish: -o needs lockbuild "
+		    "to stay and rename the result");
+	if (c->no_fork && c->close_fd)
+		return fail(err, errsz, "-F keeps the lock on COMMAND's "
+		    "descriptor, so -C cannot go with it");
+	return 0;
+}

@@ -1,0 +1,77 @@
+/*
+ * The owner record: who holds a key, written next to the lock file as
+ * LOCKDIR/<name>.owner.  The kernel cannot tell us (F_OFD_GETLK reports
+ * pid -1), so the holder says it itself.  Format: a "lockbuild-owner 1"
+ * line, then "field=value" lines with values escaped by vis(3).
+ */
+#ifndef LOCKBUILD_OWNER_H
+#define LOCKBUILD_OWNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define OWNER_RECORD_MAX 65536	/* larger records are not ours */
+#define OWNER_KEY_MAX 4096	/* longer keys are left out of the record */
+#define OWNER_CMD_MAX 1024
+#define OWNER_PATH_MAX 4096
+
+struct owner {
+	long pid;
+	unsigned long long start;	/* clock ticks since boot, 0 unknown */
+	char boot[64];
+	char pidns[64];
+	char host[256];
+	long uid;
+	time_t since;
+	char state[16];		/* building, publishing, exec, done */
+	char key[OWNER_KEY_MAX];	/* "" when too long to keep */
+	char cmd[OWNER_CMD_MAX];
+	char dest[OWNER_PATH_MAX];
+	char staging[OWNER_PATH_MAX];
+};
+
+enum holder {
+	HOLDER_ALIVE,
+	HOLDER_STOPPED,
+	HOLDER_ZOMBIE,
+	HOLDER_GONE,	/* exited, pid reused, or from an earlier boot */
+	HOLDER_REMOTE	/* another host or pid namespace: cannot tell */
+};
+
+/* Fills o with this process's identity; key and cmd as given. */
+void owner_self(struct owner *o, const char *key, char *const *argv);
+
+/*
+ * Writes o as dirfd/name atomically (through the fixed temporary tmpname,
+ * then rename), so readers see the old record or the new one, whole.
+ * 0 or -1 with errno.
+ */
+int owner_write(int dirfd, const char *name, const char *tmpname,
+    const struct owner *o);
+
+/*
+ * Reads dirfd/name.  1 read, 0 no record, -1 with errno: EINVAL for a
+ * record that is not one of ours (garbage, too large, not a regular
+ * file: never followed if a symbolic link).  *file_uid gets the uid that
+ * owns the file, when not NULL.
+ */
+int owner_read(int dirfd, const char *name, struct owner *o, uid_t *file_uid);
+
+/* Parses record text; 0 or -1 (EINVAL).  Exposed for tests and fuzzing. */
+int owner_parse(const char *text, size_t len, struct owner *o);
+
+/* Formats o into buf (for owner_write; exposed for round-trip tests). */
+int owner_format(const struct owner *o, char *buf, size_t bufsz);
+
+/* Is the recorded holder still there? */
+enum holder owner_judge(const struct owner *o);
+
+/* "pid 4242 (make tools) on host ci-3 since 12:03:07 (41s)" */
+void owner_describe(const struct owner *o, time_t now, char *buf,
+    size_t bufsz);
+
+const char *holder_word(enum holder h);
+
+#endif

@@ -1,0 +1,308 @@
+/*
+ * Lock, record, run, release.  Order matters for the guarantees:
+ *  - the owner record is written only after the lock is ours, and removed
+ *    only while it is still ours (see lock_release);
+ *  - COMMAND inherits the lock's descriptor (unless -C), so the key stays
+ *    locked as long as COMMAND or anything it started is alive, even if
+ *    lockbuild is SIGKILLed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "acquire.h"
+#include "child.h"
+#include "exitcode.h"
+#include "keyname.h"
+#include "lock.h"
+#include "msg.h"
+#include "owner.h"
+#include "proc.h"
+#include "run.h"
+
+struct names {
+	char key[KEYNAME_MAX + 1];
+	char lock[KEYNAME_MAX + 8];	/* <name>.lock */
+	char record[KEYNAME_MAX + 8];	/* <name>.owner */
+	char tmp[KEYNAME_MAX + 16];	/* .<name>.owner-tmp */
+};
+
+struct waitctx {
+	const struct cli *c;
+	int dirfd;
+	const struct names *n;
+	bool tty;
+	bool drew;		/* a status line is on the terminal */
+};
+
+static void
+make_names(const char *key, struct names *n)
+{
+	/* cli_parse rejected the empty key, the only one without a name. */
+	if (key_to_name(key, n->key) == -1)
+		abort();
+	snprintf(n->lock, sizeof(n->lock), "%s.lock", n->key);
+	snprintf(n->record, sizeof(n->record), "%s.owner", n->key);
+	snprintf(n->tmp, sizeof(n->tmp), ".%s.owner-tmp", n->key);
+}
+
+/*
+ * "held by pid 4242 (make tools) on host ci-3 since 12:03:07 (41s)", or
+ * what we know when the record is missing or its writer is gone.
+ */
+static void
+describe_holder(int dirfd, const struct names *n, char *buf, size_t bufsz)
+{
+	struct owner o;
+	char who[512];
+	bool shared = false;
+	int r;
+
+	r = owner_read(dirfd, n->record, &o, NULL);
+	if (lock_probe(dirfd, n->lock, &shared) == 1 && shared) {
+		snprintf(buf, bufsz, "is held shared by other processes");
+		return;
+	}
+	if (r != 1) {
+		snprintf(buf, bufsz, "is held by a process that left no "
+		    "owner record%s", r == -1 ? " (record unreadable)" : "");
+		return;
+	}
+	owner_describe(&o, time(NULL), who, sizeof(who));
+	switch (owner_judge(&o)) {
+	case HOLDER_GONE: {
+		struct stat st;
+		pid_t pids[8];
+		size_t np = 0, i;
+		char list[128] = "";
+
+		if (fstatat(dirfd, n->lock, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			np = proc_find_openers(st.st_dev, st.st_ino, pids, 8);
+		for (i = 0; i < np; i++) {
+			char one[16];
+
+			snprintf(one, sizeof(one), "%s%ld", i ? ", " : " ",
+			    (long)pids[i]);
+			strlcat(list, one, sizeof(list));
+		}
+		snprintf(buf, bufsz, "is held by processes left behind by "
+		    "%s, which has exited%s%s", who,
+		    np ? ": pids" : "", list);
+		break;
+	}
+	case HOLDER_STOPPED:
+		snprintf(buf, bufsz, "is held by %s, which is stopped", who);
+		break;
+	case HOLDER_ZOMBIE:
+		snprintf(buf, bufsz, "is held by %s, a zombie", who);
+		break;
+	default:
+		snprintf(buf, bufsz, "is held by %s", who);
+		break;
+	}
+}
+
+static double
+wait_tick(void *arg, double waited)
+{
+	struct waitctx *w = arg;
+	char holder[1024], line[1400];
+
+	describe_holder(w->dirfd, w->n, holder, sizeof(holder));
+	setproctitle("waiting for '%s' (%.0fs)", show(w->c->key), waited);
+	if (msg_level < 0)
+		return w->tty ? 1.0 : 30.0;
+	if (w->tty) {
+		/* One line, redrawn in place every second. */
+		snprintf(line, sizeof(line), "\rlockbuild: '%s' %s; waiting "
+		    "%.0fs\033[K", show(w->c->key), holder, waited);
+		if (write(STDERR_FILENO, line, strlen(line)) > 0)
+			w->drew = true;
+		return 1.0;
+	}
+	msg_info("'%s' %s; waiting", show(w->c->key), holder);
+	return 30.0;
+}
+
+static void
+end_status_line(struct waitctx *w)
+{
+	if (w->drew && write(STDERR_FILENO, "\r\033[K", 4) < 0)
+		w->drew = false;
+	w->drew = false;
+}
+
+static int
+lockdir_error(const char *path, int e)
+{
+	switch (e) {
+	case ENOTDIR:
+		msg_error("LOCKDIR '%s' is not a directory", show(path));
+		return EXIT_CANTCREAT;
+	case EEXIST:
+		msg_error("cannot create LOCKDIR '%s': a dangling symbolic "
+		    "link is in the way", show(path));
+		return EXIT_CANTCREAT;
+	case ENOLCK:
+		msg_error("LOCKDIR '%s' is on a FUSE filesystem, whose locks "
+		    "may not exclude other processes; use a local directory",
+		    show(path));
+		return EXIT_UNAVAILABLE;
+	default:
+		msg_error("cannot open LOCKDIR '%s': %s", show(path),
+		    strerror(e));
+		return exit_for_errno(e, EXIT_CANTCREAT);
+	}
+}
+
+static int
+lockfile_error(const char *dir, const char *name, int e)
+{
+	switch (e) {
+	case ELOOP:
+		msg_error("lock file '%s/%s' is a symbolic link; refusing to "
+		    "follow it", show(dir), name);
+		return EXIT_CANTCREAT;
+	case EINVAL:
+	case EISDIR:
+		msg_error("lock file '%s/%s' is not a regular file", show(dir),
+		    name);
+		return EXIT_CANTCREAT;
+	case ENOLCK:
+	case EOPNOTSUPP:
+		msg_error("cannot lock '%s/%s': the filesystem does not "
+		    "support fcntl locks", show(dir), name);
+		return EXIT_UNAVAILABLE;
+	default:
+		msg_error("cannot lock '%s/%s': %s", show(dir), name,
+		    strerror(e));
+		return exit_for_errno(e, EXIT_CANTCREAT);
+	}
+}
+
+/* A record left by a holder that died: say so, once. */
+static void
+report_stale(const struct cli *c, int dirfd, const struct names *n)
+{
+	struct owner o;
+	char who[512];
+
+	if (owner_read(dirfd, n->record, &o, NULL) != 1)
+		return;
+	if (o.pid == (long)getpid() || owner_judge(&o) != HOLDER_GONE)
+		return;
+	/* -F leaves its record behind by design: nothing went wrong. */
+	if (strcmp(o.state, "exec") == 0)
+		return;
+	owner_describe(&o, time(NULL), who, sizeof(who));
+	msg_info("'%s': previous holder %s exited without releasing "
+	    "(state %s)", show(c->key), who, show(o.state));
+}
+
+int
+run(const struct cli *c)
+{
+	static struct owner self;
+	struct names n;
+	struct lock l;
+	struct waitctx w;
+	const char *also[] = { NULL, NULL };
+	double waited, held_at;
+	int dirfd, r, st, code;
+	pid_t pid;
+
+	make_names(c->key, &n);
+	dirfd = lockdir_open(c->lockdir);
+	if (dirfd == -1)
+		return lockdir_error(c->lockdir, errno);
+
+	signals_install();
+	signals_phase(PHASE_WAITING);
+	w = (struct waitctx){ c, dirfd, &n, isatty(STDERR_FILENO) == 1,
+	    false };
+	r = acquire(&l, dirfd, n.lock, c->shared, c->wait, c->timeout,
+	    wait_tick, &w, &waited);
+	end_status_line(&w);
+	if (r == -1)
+		return lockfile_error(c->lockdir, n.lock, errno);
+	if (r == 0) {
+		char holder[1024];
+
+		describe_holder(dirfd, &n, holder, sizeof(holder));
+		if (c->wait == WAIT_NONBLOCK)
+			msg_info("'%s' %s; not waiting (-n)", show(c->key),
+			    holder);
+		else
+			msg_info("'%s' %s; gave up after %.3gs", show(c->key),
+			    holder, c->timeout);
+		return c->conflict_code;
+	}
+	signals_phase(PHASE_HOLDING);
+	held_at = now_mono();
+	msg_verbose("acquired %s '%s' after %.3fs", c->shared ? "shared" :
+	    "exclusive", show(c->key), waited);
+
+	if (!c->shared) {
+		report_stale(c, dirfd, &n);
+		owner_self(&self, c->key, c->command);
+		if (c->no_fork)
+			strlcpy(self.state, "exec", sizeof(self.state));
+		/* The record only informs: failing to write it is no reason
+		 * to fail the build. */
+		if (owner_write(dirfd, n.record, n.tmp, &self) == -1)
+			msg_info("cannot write owner record '%s/%s': %s",
+			    show(c->lockdir), n.record, strerror(errno));
+		also[0] = n.record;
+	}
+
+	if (setenv("LOCKBUILD_KEY", c->key, 1) == -1 ||
+	    setenv("LOCKBUILD_LOCKDIR", c->lockdir, 1) == -1) {
+		msg_error("cannot set environment: %s", strerror(errno));
+		lock_release(&l, also, false);
+		return EXIT_OSERR;
+	}
+	/* COMMAND gets the lock's descriptor unless -C. */
+	if (fcntl(l.fd, F_SETFD, c->close_fd ? FD_CLOEXEC : 0) == -1) {
+		msg_error("cannot set up lock descriptor: %s", strerror(errno));
+		lock_release(&l, also, false);
+		return EXIT_OSERR;
+	}
+	if (signal_pending() != 0) {
+		lock_release(&l, also, false);
+		return EXIT_SIGNAL_BASE + signal_pending();
+	}
+
+	if (c->no_fork) {
+		child_exec(c->command);
+		code = errno;
+		msg_error("cannot run '%s': %s", show(c->command[0]),
+		    strerror(code));
+		lock_release(&l, also, false);
+		return exec_errno_to_exit(code);
+	}
+
+	r = child_start(c->command, &pid);
+	if (r != 0) {
+		msg_error("cannot run '%s': %s", show(c->command[0]),
+		    strerror(r));
+		lock_release(&l, also, false);
+		return exec_errno_to_exit(r);
+	}
+	st = child_wait(pid);
+	lock_release(&l, also, !c->close_fd);
+	msg_verbose("released '%s' after %.3fs", show(c->key),
+	    now_mono() - held_at);
+
+	code = status_to_exit(st);
+	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGINT)
+		exit_by_signal(SIGINT);
+	if (signal_pending() != 0 && !WIFSIGNALED(st))
+		return EXIT_SIGNAL_BASE + signal_pending();
+	return code;
+}

@@ -1,0 +1,84 @@
+# Shared helpers for tests/integration/*.t: POSIX sh printing TAP.
+# Each test file: . "$TESTS_DIR/lib.sh", then ok/is/... calls, then done_testing.
+# Concurrency tests never order events with sleep: a holder signals that it
+# holds the lock by creating a marker file, and the test waits for that
+# marker with a bound (wait_for).
+
+: "${LOCKBUILD:=$(cd "$(dirname "$0")/../.." && pwd)/lockbuild}"
+: "${TESTS_DIR:=$(cd "$(dirname "$0")/.." && pwd)}"
+LB=$LOCKBUILD
+_n=0
+_failed=0
+
+# Scratch directory, removed on exit (also after a failed test).
+T=$(mktemp -d "${TMPDIR:-/tmp}/lockbuild-test.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+_result() {	# _result STATUS DESCRIPTION
+	_n=$((_n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $_n - $2"
+	else
+		echo "not ok $_n - $2"
+		_failed=$((_failed + 1))
+	fi
+}
+
+# ok DESCRIPTION COMMAND [ARG...]: passes when COMMAND exits 0.
+ok() {
+	_d=$1; shift
+	"$@"
+	_result $? "$_d"
+}
+
+# is GOT WANT DESCRIPTION
+is() {
+	if [ "$1" = "$2" ]; then
+		_result 0 "$3"
+	else
+		_result 1 "$3"
+		printf '#   got:  %s\n#   want: %s\n' "$1" "$2"
+	fi
+}
+
+# like GOT PATTERN DESCRIPTION: GOT matches the grep -E PATTERN.
+like() {
+	if printf '%s\n' "$1" | grep -Eq -- "$2"; then
+		_result 0 "$3"
+	else
+		_result 1 "$3"
+		printf '#   got:     %s\n#   pattern: %s\n' "$1" "$2"
+	fi
+}
+
+skip() {	# skip REASON
+	_n=$((_n + 1))
+	echo "ok $_n # SKIP $1"
+}
+
+# wait_for PATH [SECONDS]: waits until PATH exists, at most SECONDS (10).
+wait_for() {
+	_i=0
+	_max=$(( ${2:-10} * 50 ))
+	while [ ! -e "$1" ]; do
+		_i=$((_i + 1))
+		[ "$_i" -gt "$_max" ] && return 1
+		sleep 0.02
+	done
+	return 0
+}
+
+# elapsed_ms COMMAND...: runs COMMAND, sets $rc and $ms (wall time).
+elapsed_ms() {
+	_t0=$(date +%s%N)
+	"$@"
+	rc=$?
+	ms=$(( ($(date +%s%N) - _t0) / 1000000 ))
+}
+
+done_testing() {
+	echo "1..$_n"
+	[ "$_failed" -eq 0 ]
+}
