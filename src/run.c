@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "acquire.h"
+#include "build.h"
 #include "child.h"
 #include "exitcode.h"
 #include "keyname.h"
@@ -205,6 +206,25 @@ report_stale(const struct cli *c, int dirfd, const struct names *n)
 	    "(state %s)", show(c->key), who, show(o.state));
 }
 
+struct recctx {
+	int dirfd;
+	const struct names *n;
+	struct owner *rec;
+	bool enabled;
+};
+
+static void
+set_state(const char *state, void *arg)
+{
+	struct recctx *r = arg;
+
+	if (!r->enabled)
+		return;
+	strlcpy(r->rec->state, state, sizeof(r->rec->state));
+	/* Best effort, as when it was first written. */
+	owner_write(r->dirfd, r->n->record, r->n->tmp, r->rec);
+}
+
 int
 run(const struct cli *c)
 {
@@ -212,11 +232,16 @@ run(const struct cli *c)
 	struct names n;
 	struct lock l;
 	struct waitctx w;
+	struct stage stage;
+	struct recctx rc;
 	const char *also[] = { NULL, NULL };
+	char **argv = c->command;
 	double waited, held_at;
 	int dirfd, r, st, code;
 	pid_t pid;
 
+	if (c->dest != NULL && (code = build_precheck(c, &stage)) != -1)
+		return code;
 	make_names(c->key, &n);
 	dirfd = lockdir_open(c->lockdir);
 	if (dirfd == -1)
@@ -248,56 +273,70 @@ run(const struct cli *c)
 	msg_verbose("acquired %s '%s' after %.3fs", c->shared ? "shared" :
 	    "exclusive", show(c->key), waited);
 
+	rc = (struct recctx){ dirfd, &n, &self, !c->shared };
 	if (!c->shared) {
 		report_stale(c, dirfd, &n);
 		owner_self(&self, c->key, c->command);
 		if (c->no_fork)
 			strlcpy(self.state, "exec", sizeof(self.state));
-		/* The record only informs: failing to write it is no reason
-		 * to fail the build. */
-		if (owner_write(dirfd, n.record, n.tmp, &self) == -1)
-			msg_info("cannot write owner record '%s/%s': %s",
-			    show(c->lockdir), n.record, strerror(errno));
 		also[0] = n.record;
 	}
+	if (c->dest != NULL &&
+	    (code = build_prepare(c, &stage, &self, &argv)) != -1) {
+		lock_release(&l, also, false);
+		return code;
+	}
+	/* The record only informs: failing to write it fails no build. */
+	if (rc.enabled && owner_write(dirfd, n.record, n.tmp, &self) == -1)
+		msg_info("cannot write owner record '%s/%s': %s",
+		    show(c->lockdir), n.record, strerror(errno));
 
+	code = -1;
 	if (setenv("LOCKBUILD_KEY", c->key, 1) == -1 ||
 	    setenv("LOCKBUILD_LOCKDIR", c->lockdir, 1) == -1) {
 		msg_error("cannot set environment: %s", strerror(errno));
-		lock_release(&l, also, false);
-		return EXIT_OSERR;
-	}
-	/* COMMAND gets the lock's descriptor unless -C. */
-	if (fcntl(l.fd, F_SETFD, c->close_fd ? FD_CLOEXEC : 0) == -1) {
+		code = EXIT_OSERR;
+	} else if (fcntl(l.fd, F_SETFD, c->close_fd ? FD_CLOEXEC : 0) == -1) {
+		/* COMMAND gets the lock's descriptor unless -C. */
 		msg_error("cannot set up lock descriptor: %s", strerror(errno));
-		lock_release(&l, also, false);
-		return EXIT_OSERR;
+		code = EXIT_OSERR;
+	} else if (signal_pending() != 0) {
+		code = EXIT_SIGNAL_BASE + signal_pending();
 	}
-	if (signal_pending() != 0) {
+	if (code != -1) {
+		if (c->dest != NULL)
+			stage_remove(&stage);
+		build_free_argv(c, argv);
 		lock_release(&l, also, false);
-		return EXIT_SIGNAL_BASE + signal_pending();
+		return code;
 	}
 
 	if (c->no_fork) {
-		child_exec(c->command);
+		child_exec(argv);
 		code = errno;
-		msg_error("cannot run '%s': %s", show(c->command[0]),
-		    strerror(code));
+		msg_error("cannot run '%s': %s", show(argv[0]), strerror(code));
 		lock_release(&l, also, false);
 		return exec_errno_to_exit(code);
 	}
 
-	r = child_start(c->command, &pid);
+	r = child_start(argv, &pid);
 	if (r != 0) {
-		msg_error("cannot run '%s': %s", show(c->command[0]),
-		    strerror(r));
+		msg_error("cannot run '%s': %s", show(argv[0]), strerror(r));
+		if (c->dest != NULL)
+			stage_remove(&stage);
+		build_free_argv(c, argv);
 		lock_release(&l, also, false);
 		return exec_errno_to_exit(r);
 	}
 	st = child_wait(pid);
+	build_free_argv(c, argv);
+	if (c->dest != NULL)
+		code = build_finish(c, &stage, st, set_state, &rc);
 	lock_release(&l, also, !c->close_fd);
 	msg_verbose("released '%s' after %.3fs", show(c->key),
 	    now_mono() - held_at);
+	if (code != -1)
+		return code;
 
 	code = status_to_exit(st);
 	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGINT)

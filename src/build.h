@@ -1,0 +1,34 @@
+/*
+ * Publish mode's steps around COMMAND (-o DEST): checks before the lock,
+ * staging once the lock is ours, and the verdict after COMMAND.
+ * Each returns an exit status, or -1 for "carry on".
+ */
+#ifndef LOCKBUILD_BUILD_H
+#define LOCKBUILD_BUILD_H
+
+#include "cli.h"
+#include "owner.h"
+#include "publish.h"
+
+/* Before locking: validate DEST; --once with DEST present ends here. */
+int build_precheck(const struct cli *c, struct stage *s);
+
+/*
+ * With the lock held: --once re-check, leftovers swept, staging created,
+ * environment set, and *argv set to COMMAND with -I substituted (free
+ * with build_free_argv).  rec gets dest and staging.
+ */
+int build_prepare(const struct cli *c, struct stage *s, struct owner *rec,
+    char ***argv);
+
+/*
+ * After COMMAND ended with wait status st: --check, output present,
+ * publish or discard.  rec and the write callback let the owner record
+ * say "publishing".  Returns the exit status.
+ */
+int build_finish(const struct cli *c, struct stage *s, int st,
+    void (*set_state)(const char *state, void *arg), void *arg);
+
+void build_free_argv(const struct cli *c, char **argv);
+
+#endif

@@ -1,0 +1,530 @@
+/*
+ * Staging and atomic publish.
+ *
+ * The staging container lives in DEST's own directory, so the final
+ * rename never crosses a filesystem (rename across bind mounts of one
+ * filesystem fails with EXDEV too).  It is 0700 and named
+ * .lockbuild.XXXXXXXX.<base>: hidden, unpredictable, created with mkdir's
+ * exclusivity, and recognisable as ours when a killed build leaves it.
+ *
+ * Replacing a directory uses RENAME_EXCHANGE: readers see the old tree or
+ * the new one at every instant (PITFALLS.md: 0 ENOENT in 1.46 M opens,
+ * against 144,603 for rename-aside-then-rename-in).  The old tree is then
+ * inside the container and is deleted with it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "publish.h"
+#include "rmtree.h"
+#include "treecmp.h"
+
+static const char alnum[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/* Longest base kept in a container name: NAME_MAX less ".lockbuild.XXXXXXXX." */
+#define BASE_IN_NAME_MAX (NAME_MAX - (sizeof(STAGE_PREFIX) - 1) - \
+	STAGE_RAND_LEN - 1)
+
+static int
+fail(struct stage *s, const char *step)
+{
+	int e = errno;
+
+	s->step = step;
+	errno = e;
+	return -1;
+}
+
+enum dest_problem
+stage_init(struct stage *s, const char *dest, bool file)
+{
+	const char *slash = strrchr(dest, '/');
+	char dirpart[PATH_MAX];
+	struct stat st;
+	size_t dlen;
+
+	memset(s, 0, sizeof(*s));
+	s->dest = dest;
+	s->file = file;
+	s->parentfd = s->containerfd = -1;
+	if (slash == NULL) {
+		strlcpy(dirpart, ".", sizeof(dirpart));
+		strlcpy(s->base, dest, sizeof(s->base));
+	} else {
+		dlen = slash == dest ? 1 : (size_t)(slash - dest);
+		if (dlen >= sizeof(dirpart)) {
+			errno = ENAMETOOLONG;
+			return DEST_NO_PARENT;
+		}
+		memcpy(dirpart, dest, dlen);
+		dirpart[dlen] = '\0';
+		if (strlcpy(s->base, slash + 1, sizeof(s->base)) >=
+		    sizeof(s->base))
+			return DEST_BAD_NAME;
+	}
+	if (s->base[0] == '\0' || strcmp(s->base, ".") == 0 ||
+	    strcmp(s->base, "..") == 0 || strlen(slash ? slash + 1 : dest) >
+	    NAME_MAX || strncmp(s->base, STAGE_PREFIX,
+	    sizeof(STAGE_PREFIX) - 1) == 0)
+		return DEST_BAD_NAME;
+
+	if (dirpart[0] == '/') {
+		strlcpy(s->dir, dirpart, sizeof(s->dir));
+	} else {
+		if (getcwd(s->dir, sizeof(s->dir)) == NULL)
+			return DEST_NO_PARENT;
+		if (strcmp(dirpart, ".") != 0 &&
+		    (strlcat(s->dir, "/", sizeof(s->dir)) >= sizeof(s->dir) ||
+		    strlcat(s->dir, dirpart, sizeof(s->dir)) >= sizeof(s->dir))) {
+			errno = ENAMETOOLONG;
+			return DEST_NO_PARENT;
+		}
+	}
+	s->parentfd = open(dirpart, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->parentfd == -1)
+		return DEST_NO_PARENT;
+	if (faccessat(s->parentfd, ".", W_OK | X_OK, AT_EACCESS) == -1)
+		return DEST_PARENT_NOT_WRITABLE;
+	if (fstatat(s->parentfd, s->base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (S_ISLNK(st.st_mode))
+			return DEST_IS_LINK;
+		if (S_ISDIR(st.st_mode) == file)
+			return DEST_WRONG_TYPE;
+	}
+	return DEST_OK;
+}
+
+bool
+dest_exists(const struct stage *s)
+{
+	struct stat st;
+
+	return fstatat(s->parentfd, s->base, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* Makes an absolute, lexically normal path ("a/./b/../c" -> "/cwd/a/c"). */
+static int
+normalize(const char *path, char *out, size_t outsz)
+{
+	char buf[PATH_MAX * 2], *p, *save = NULL;
+	size_t o = 0;
+
+	if (path[0] == '/') {
+		if (strlcpy(buf, path, sizeof(buf)) >= sizeof(buf))
+			return -1;
+	} else {
+		if (getcwd(buf, PATH_MAX) == NULL ||
+		    strlcat(buf, "/", sizeof(buf)) >= sizeof(buf) ||
+		    strlcat(buf, path, sizeof(buf)) >= sizeof(buf))
+			return -1;
+	}
+	out[0] = '\0';
+	for (p = strtok_r(buf, "/", &save); p != NULL;
+	    p = strtok_r(NULL, "/", &save)) {
+		if (strcmp(p, ".") == 0)
+			continue;
+		if (strcmp(p, "..") == 0) {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+			out[o] = '\0';
+			continue;
+		}
+		if (o + 1 + strlen(p) + 1 > outsz)
+			return -1;
+		out[o++] = '/';
+		strlcpy(out + o, p, outsz - o);
+		o += strlen(p);
+	}
+	if (o == 0)
+		strlcpy(out, "/", outsz);
+	return 0;
+}
+
+static bool
+under(const char *path, const char *top)
+{
+	size_t n = strlen(top);
+
+	if (strcmp(top, "/") == 0)
+		return true;
+	return strncmp(path, top, n) == 0 && (path[n] == '\0' ||
+	    path[n] == '/');
+}
+
+bool
+dest_contains(const struct stage *s, const char *path)
+{
+	char d[PATH_MAX + NAME_MAX + 2], dn[PATH_MAX], pn[PATH_MAX];
+	char rd[PATH_MAX], rp[PATH_MAX];
+
+	snprintf(d, sizeof(d), "%s/%s", s->dir, s->base);
+	if (normalize(d, dn, sizeof(dn)) == 0 &&
+	    normalize(path, pn, sizeof(pn)) == 0 && under(pn, dn))
+		return true;
+	/* Symbolic links in either path: compare where they lead. */
+	if (realpath(s->dir, rd) != NULL && realpath(path, rp) != NULL) {
+		strlcat(rd, "/", sizeof(rd));
+		strlcat(rd, s->base, sizeof(rd));
+		return under(rp, rd);
+	}
+	return false;
+}
+
+int
+stage_create(struct stage *s)
+{
+	char base[BASE_IN_NAME_MAX + 1];
+	int tries, n;
+
+	strlcpy(base, s->base, sizeof(base));
+	for (tries = 0; tries < 100; tries++) {
+		char rnd[STAGE_RAND_LEN + 1];
+		int i;
+
+		for (i = 0; i < STAGE_RAND_LEN; i++)
+			rnd[i] = alnum[arc4random_uniform(sizeof(alnum) - 1)];
+		rnd[i] = '\0';
+		snprintf(s->container, sizeof(s->container), "%s%s.%s",
+		    STAGE_PREFIX, rnd, base);
+		if (mkdirat(s->parentfd, s->container, 0700) == 0)
+			break;
+		if (errno != EEXIST)
+			return fail(s, "create staging dir");
+	}
+	if (tries == 100)
+		return fail(s, "create staging dir");
+	s->containerfd = openat(s->parentfd, s->container,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (s->containerfd == -1 || flock(s->containerfd, LOCK_EX) == -1) {
+		int e = errno;
+
+		rmtree_at(s->parentfd, s->container);
+		errno = e;
+		return fail(s, "open staging dir");
+	}
+	if (!s->file && mkdirat(s->containerfd, s->base, 0777) == -1) {
+		int e = errno;
+
+		stage_remove(s);
+		errno = e;
+		return fail(s, "create staging dir");
+	}
+	n = snprintf(s->path, sizeof(s->path), "%s/%s/%s",
+	    strcmp(s->dir, "/") == 0 ? "" : s->dir, s->container, s->base);
+	if (n < 0 || (size_t)n >= sizeof(s->path)) {
+		stage_remove(s);
+		errno = ENAMETOOLONG;
+		return fail(s, "name staging dir");
+	}
+	return 0;
+}
+
+int
+stage_has_output(struct stage *s, bool allow_empty, const char **why)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+	int fd, found = 0;
+
+	if (fstatat(s->containerfd, s->base, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		*why = s->file ? "COMMAND created no file at $LOCKBUILD_STAGING"
+		    : "COMMAND removed the staging directory";
+		return 0;
+	}
+	if (s->file) {
+		if (S_ISDIR(st.st_mode)) {
+			*why = "$LOCKBUILD_STAGING is a directory, not a file "
+			    "(-f)";
+			return 0;
+		}
+		return 1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		*why = "$LOCKBUILD_STAGING is no longer a directory";
+		return 0;
+	}
+	if (allow_empty)
+		return 1;
+	fd = openat(s->containerfd, s->base,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		*why = "cannot read the staging directory";
+		return 0;
+	}
+	while (!found && (de = readdir(d)) != NULL)
+		found = strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	if (!found)
+		*why = "the staging directory is empty (--allow-empty "
+		    "publishes it anyway)";
+	return found;
+}
+
+/* Flushes everything under fd (fallback where syncfs is missing). */
+static int
+fsync_tree(int fd)
+{
+	int dfd = dup(fd), err = 0;
+	DIR *d;
+	struct dirent *de;
+
+	if (dfd == -1 || (d = fdopendir(dfd)) == NULL) {
+		if (dfd != -1)
+			close(dfd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		int sub;
+
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))
+			continue;
+		sub = openat(fd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub == -1)
+			continue;
+		if ((S_ISDIR(st.st_mode) ? fsync_tree(sub) : fsync(sub)) == -1 &&
+		    err == 0)
+			err = errno;
+		close(sub);
+	}
+	closedir(d);
+	if (fsync(fd) == -1 && err == 0)
+		err = errno;
+	errno = err;
+	return err ? -1 : 0;
+}
+
+static int
+flush_staged(struct stage *s)
+{
+	int fd, r;
+
+	fd = openat(s->containerfd, s->base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno != ELOOP)
+			return -1;
+		return fsync(s->containerfd);	/* -f output is a symlink */
+	}
+	if (s->file) {
+		r = fsync(fd);
+	} else {
+#ifdef __linux__
+		/* One syncfs costs what a few fsyncs do; per-file fsync of
+		 * 10,000 files takes seconds (PITFALLS.md). */
+		r = syncfs(fd);
+		if (r == -1 && errno == ENOSYS)
+			r = fsync_tree(fd);
+#else
+		r = fsync_tree(fd);
+#endif
+	}
+	if (r == 0)
+		r = fsync(s->containerfd);
+	{
+		int e = errno;
+
+		close(fd);
+		errno = e;
+	}
+	return r;
+}
+
+static int
+rename_noreplace(struct stage *s)
+{
+#ifdef RENAME_NOREPLACE
+	if (renameat2(s->containerfd, s->base, s->parentfd, s->base,
+	    RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+		return -1;
+#endif
+	if (s->file) {
+		/* link(2) fails with EEXIST atomically; then drop the stage. */
+		if (linkat(s->containerfd, s->base, s->parentfd, s->base,
+		    0) == 0)
+			return 0;
+		if (errno == EEXIST)
+			return -1;
+	}
+	/* Last resort: a window between this check and the rename. */
+	if (dest_exists(s)) {
+		errno = EEXIST;
+		return -1;
+	}
+	return renameat(s->containerfd, s->base, s->parentfd, s->base);
+}
+
+static int
+exchange_dir(struct stage *s)
+{
+	const char *aside = strcmp(s->base, "old") == 0 ? "old.1" : "old";
+
+#ifdef RENAME_EXCHANGE
+	if (renameat2(s->containerfd, s->base, s->parentfd, s->base,
+	    RENAME_EXCHANGE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+		return -1;
+#endif
+	/* No exchange: DEST is missing for an instant, never partial. */
+	if (renameat(s->parentfd, s->base, s->containerfd, aside) == -1)
+		return -1;
+	if (renameat(s->containerfd, s->base, s->parentfd, s->base) == -1) {
+		int e = errno;
+
+		renameat(s->containerfd, aside, s->parentfd, s->base);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+int
+stage_publish(struct stage *s, bool no_fsync, bool if_changed,
+    bool *published)
+{
+	struct stat st;
+	bool exists;
+
+	*published = false;
+	exists = fstatat(s->parentfd, s->base, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (exists && (S_ISLNK(st.st_mode) || S_ISDIR(st.st_mode) == s->file)) {
+		errno = S_ISDIR(st.st_mode) ? EISDIR : ENOTDIR;
+		return fail(s, "DEST changed type while building");
+	}
+	if (exists && if_changed) {
+		int same = treecmp_at(s->parentfd, s->base, s->containerfd,
+		    s->base);
+
+		if (same == 1)
+			return 0;
+		if (same == -1)
+			return fail(s, "compare with DEST");
+	}
+	if (!no_fsync && flush_staged(s) == -1)
+		return fail(s, "flush staged output to disk");
+	if (!exists) {
+		if (rename_noreplace(s) == -1)
+			return fail(s, errno == EEXIST ?
+			    "DEST appeared while building; left alone" :
+			    "rename into place");
+	} else if (s->file) {
+		if (renameat(s->containerfd, s->base, s->parentfd, s->base) == -1)
+			return fail(s, "rename over DEST");
+	} else if (exchange_dir(s) == -1) {
+		return fail(s, errno == EXDEV ? "exchange with DEST (a "
+		    "directory from a lower overlayfs layer cannot be "
+		    "replaced atomically; remove it once)" :
+		    "exchange with DEST");
+	}
+	*published = true;
+	if (!no_fsync && fsync(s->parentfd) == -1)
+		return fail(s, "flush DEST's directory");
+	return 0;
+}
+
+int
+stage_remove(struct stage *s)
+{
+	int r = 0;
+
+	if (s->container[0] != '\0') {
+		r = rmtree_at(s->parentfd, s->container);
+		if (r == -1)
+			fail(s, "remove staging dir");
+	}
+	stage_close(s);
+	return r;
+}
+
+void
+stage_close(struct stage *s)
+{
+	if (s->containerfd != -1) {
+		int e = errno;
+
+		close(s->containerfd);
+		errno = e;
+	}
+	s->containerfd = -1;
+}
+
+/* Is name a container of this DEST: .lockbuild.XXXXXXXX.<base>? */
+static bool
+is_our_container(const struct stage *s, const char *name)
+{
+	size_t plen = sizeof(STAGE_PREFIX) - 1;
+	char base[BASE_IN_NAME_MAX + 1];
+	size_t i;
+
+	if (strncmp(name, STAGE_PREFIX, plen) != 0)
+		return false;
+	for (i = 0; i < STAGE_RAND_LEN; i++)
+		if (name[plen + i] == '\0' ||
+		    strchr(alnum, name[plen + i]) == NULL)
+			return false;
+	if (name[plen + STAGE_RAND_LEN] != '.')
+		return false;
+	strlcpy(base, s->base, sizeof(base));
+	return strcmp(name + plen + STAGE_RAND_LEN + 1, base) == 0;
+}
+
+int
+stage_sweep(struct stage *s, void (*found)(const char *path, int err))
+{
+	int dfd = dup(s->parentfd), removed = 0;
+	DIR *d;
+	struct dirent *de;
+
+	if (dfd == -1 || (d = fdopendir(dfd)) == NULL) {
+		if (dfd != -1)
+			close(dfd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char path[PATH_MAX + NAME_MAX + 2];
+		int fd, err = 0;
+
+		if (!is_our_container(s, de->d_name) ||
+		    strcmp(de->d_name, s->container) == 0)
+			continue;
+		fd = openat(s->parentfd, de->d_name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd == -1)
+			continue;
+		/* A live lockbuild holds its container's flock: leave it. */
+		if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+			close(fd);
+			continue;
+		}
+		if (rmtree_at(s->parentfd, de->d_name) == -1)
+			err = errno;
+		else
+			removed++;
+		close(fd);
+		snprintf(path, sizeof(path), "%s/%s", s->dir, de->d_name);
+		if (found != NULL)
+			found(path, err);
+	}
+	closedir(d);
+	return removed;
+}

@@ -1,0 +1,79 @@
+/*
+ * Publish mode: a private staging container next to DEST, and the
+ * atomic rename of its content onto DEST.  Functions return 0 (or 1 where
+ * said) on success, -1 with errno and s->step naming what failed.
+ */
+#ifndef LOCKBUILD_PUBLISH_H
+#define LOCKBUILD_PUBLISH_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#define STAGE_PREFIX ".lockbuild."
+#define STAGE_RAND_LEN 8
+
+struct stage {
+	const char *dest;		/* as given */
+	int parentfd;			/* DEST's directory */
+	char dir[PATH_MAX];		/* DEST's directory, absolute */
+	char base[NAME_MAX + 1];	/* DEST's last component */
+	char container[NAME_MAX + 1];	/* .lockbuild.XXXXXXXX.<base> */
+	int containerfd;		/* -1 when none */
+	char path[PATH_MAX];		/* LOCKBUILD_STAGING */
+	bool file;			/* -f: output is one file */
+	const char *step;		/* what failed, for messages */
+};
+
+enum dest_problem {
+	DEST_OK,
+	DEST_BAD_NAME,		/* empty, ".", "..", trailing '/', reserved */
+	DEST_NO_PARENT,		/* errno says why */
+	DEST_PARENT_NOT_WRITABLE,
+	DEST_IS_LINK,
+	DEST_WRONG_TYPE		/* a directory where -f goes, or vice versa */
+};
+
+/* Checks DEST and opens its directory.  Sets up s; DEST_OK or a problem. */
+enum dest_problem stage_init(struct stage *s, const char *dest, bool file);
+
+/* Does DEST exist (as anything)? */
+bool dest_exists(const struct stage *s);
+
+/* Is path (which need not exist) DEST itself or inside it? */
+bool dest_contains(const struct stage *s, const char *path);
+
+/*
+ * Creates the container and, for directory output, the empty staging
+ * directory in it.  The container is flock()ed through containerfd so
+ * that a sweep by another process can tell it is in use.
+ */
+int stage_create(struct stage *s);
+
+/*
+ * Did COMMAND produce output?  1 yes, 0 no: *why says what is missing
+ * or wrong ("no file", "empty directory", "not a directory", ...).
+ */
+int stage_has_output(struct stage *s, bool allow_empty, const char **why);
+
+/*
+ * Publishes the staged output onto DEST: flush (unless no_fsync), then
+ * rename or exchange, then flush DEST's directory.  With if_changed, an
+ * identical DEST is left alone and *published is set false.
+ */
+int stage_publish(struct stage *s, bool no_fsync, bool if_changed,
+    bool *published);
+
+/* Removes the container (and an old DEST swapped into it). */
+int stage_remove(struct stage *s);
+
+/* Closes the container descriptor without removing anything. */
+void stage_close(struct stage *s);
+
+/*
+ * Removes staging containers of this DEST that no live lockbuild holds
+ * (leftovers of killed builds).  Calls found() for each one removed.
+ * Returns how many were removed.
+ */
+int stage_sweep(struct stage *s, void (*found)(const char *path, int err));
+
+#endif

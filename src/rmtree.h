@@ -1,0 +1,14 @@
+/* Deleting a tree without following links or leaving the filesystem. */
+#ifndef LOCKBUILD_RMTREE_H
+#define LOCKBUILD_RMTREE_H
+
+/*
+ * Removes dirfd/name and, if it is a directory, everything below it.
+ * Symbolic links are removed, never followed.  A directory that is a
+ * mount point (another device, or a bind mount) is not entered: the
+ * call then fails with EXDEV and leaves it and its parents.  Unreadable
+ * directories of our own are made readable first.  0 or -1 with errno.
+ */
+int rmtree_at(int dirfd, const char *name);
+
+#endif
