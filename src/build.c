@@ -5,6 +5,7 @@
  * staging container.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -60,7 +61,7 @@ build_precheck(const struct cli *c, struct stage *s)
 	return -1;
 }
 
-static void
+void
 report_leftover(const char *path, int err)
 {
 	if (err == 0)
@@ -149,7 +150,13 @@ build_prepare(const struct cli *c, struct stage *s, struct owner *rec,
 		stage_remove(s);
 		return EXIT_OSERR;
 	}
-	strlcpy(rec->dest, c->dest, sizeof(rec->dest));
+	/* Absolute, so that --clean from another directory finds it. */
+	if (strcmp(s->dir, "/") != 0)
+		strlcpy(rec->dest, s->dir, sizeof(rec->dest));
+	else
+		rec->dest[0] = '\0';
+	strlcat(rec->dest, "/", sizeof(rec->dest));
+	strlcat(rec->dest, s->base, sizeof(rec->dest));
 	strlcpy(rec->staging, s->path, sizeof(rec->staging));
 	return -1;
 }
@@ -251,4 +258,21 @@ build_finish(const struct cli *c, struct stage *s, int st,
 		msg_error("published '%s', but cannot remove staging dir '%s': "
 		    "%s", show(c->dest), show(s->path), strerror(errno));
 	return 0;
+}
+
+void
+build_sweep_recorded(const struct owner *o, uid_t record_uid,
+    void (*found)(const char *path, int err))
+{
+	struct stage s;
+
+	/* The record is data anyone could have written: only its writer's
+	 * own leftovers, found by name next to its DEST, are touched. */
+	if (o->dest[0] == '\0' || record_uid != getuid())
+		return;
+	if (stage_init(&s, o->dest, false) != DEST_NO_PARENT &&
+	    s.parentfd != -1) {
+		stage_sweep(&s, found);
+		close(s.parentfd);
+	}
 }

@@ -6,6 +6,8 @@
 #ifndef LOCKBUILD_BUILD_H
 #define LOCKBUILD_BUILD_H
 
+#include <sys/types.h>
+
 #include "cli.h"
 #include "owner.h"
 #include "publish.h"
@@ -30,5 +32,15 @@ int build_finish(const struct cli *c, struct stage *s, int st,
     void (*set_state)(const char *state, void *arg), void *arg);
 
 void build_free_argv(const struct cli *c, char **argv);
+
+/* Prints one line about a removed (or unremovable) leftover. */
+void report_leftover(const char *path, int err);
+
+/*
+ * Removes the staging leftovers next to a dead holder's recorded DEST,
+ * when the record file belongs to us (record_uid).
+ */
+void build_sweep_recorded(const struct owner *o, uid_t record_uid,
+    void (*found)(const char *path, int err));
 
 #endif

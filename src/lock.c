@@ -126,10 +126,10 @@ lockdir_open(const char *path)
 }
 
 static int
-open_lockfile(int dirfd, const char *name, bool create)
+open_lockfile(int dirfd, const char *name, bool create, int mode)
 {
 	struct stat st;
-	int fd, flags = O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+	int fd, flags = mode | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
 
 	/* O_NONBLOCK: a FIFO planted in place of the lock file must not hang. */
 	fd = openat(dirfd, name, create ? flags | O_CREAT : flags, 0666);
@@ -173,7 +173,7 @@ lock_take(struct lock *l, int dirfd, const char *name, bool shared,
 	l->name = name;
 	l->shared = shared;
 	for (;;) {
-		int fd = open_lockfile(dirfd, name, true);
+		int fd = open_lockfile(dirfd, name, true, O_RDWR);
 
 		if (fd == -1)
 			return -1;
@@ -201,7 +201,8 @@ lock_probe(int dirfd, const char *name, bool *shared)
 	struct flock fl;
 	int fd, r;
 
-	fd = open_lockfile(dirfd, name, false);
+	/* Read-only is enough to ask, and works in others' LOCKDIRs. */
+	fd = open_lockfile(dirfd, name, false, O_RDONLY);
 	if (fd == -1)
 		return errno == ENOENT ? 0 : -1;
 	memset(&fl, 0, sizeof(fl));
@@ -257,7 +258,7 @@ lock_release(struct lock *l, const char *const *also_remove,
 	 */
 	close(l->fd);
 	l->fd = -1;
-	fd = open_lockfile(l->dirfd, l->name, false);
+	fd = open_lockfile(l->dirfd, l->name, false, O_RDWR);
 	if (fd == -1)
 		return;
 	if (setlock(fd, F_WRLCK, false) == 0 &&

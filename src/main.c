@@ -10,6 +10,7 @@
 #include "exitcode.h"
 #include "msg.h"
 #include "run.h"
+#include "status.h"
 
 #ifndef VERSION
 #define VERSION "unknown"
@@ -43,9 +44,9 @@ main(int argc, char *argv[])
 		puts("lockbuild " VERSION);
 		return 0;
 	case MODE_STATUS:
+		return status_main(&c);
 	case MODE_CLEAN:
-		msg_error("--status and --clean are not built yet");
-		return EXIT_SOFTWARE;
+		return clean_main(&c);
 	default:
 		return run(&c);
 	}

@@ -74,4 +74,7 @@ void owner_describe(const struct owner *o, time_t now, char *buf,
 
 const char *holder_word(enum holder h);
 
+/* Gone or a zombie: will never touch its lock, record or staging again. */
+#define holder_dead(h) ((h) == HOLDER_GONE || (h) == HOLDER_ZOMBIE)
+
 #endif

@@ -20,93 +20,28 @@
 #include "build.h"
 #include "child.h"
 #include "exitcode.h"
-#include "keyname.h"
+#include "keyfiles.h"
+#include "keyinfo.h"
 #include "lock.h"
 #include "msg.h"
 #include "owner.h"
-#include "proc.h"
 #include "run.h"
-
-struct names {
-	char key[KEYNAME_MAX + 1];
-	char lock[KEYNAME_MAX + 8];	/* <name>.lock */
-	char record[KEYNAME_MAX + 8];	/* <name>.owner */
-	char tmp[KEYNAME_MAX + 16];	/* .<name>.owner-tmp */
-};
 
 struct waitctx {
 	const struct cli *c;
 	int dirfd;
-	const struct names *n;
+	const struct keyfiles *n;
 	bool tty;
 	bool drew;		/* a status line is on the terminal */
 };
 
 static void
-make_names(const char *key, struct names *n)
+describe_holder(int dirfd, const struct keyfiles *f, char *buf, size_t bufsz)
 {
-	/* cli_parse rejected the empty key, the only one without a name. */
-	if (key_to_name(key, n->key) == -1)
-		abort();
-	snprintf(n->lock, sizeof(n->lock), "%s.lock", n->key);
-	snprintf(n->record, sizeof(n->record), "%s.owner", n->key);
-	snprintf(n->tmp, sizeof(n->tmp), ".%s.owner-tmp", n->key);
-}
+	struct keyinfo ki;
 
-/*
- * "held by pid 4242 (make tools) on host ci-3 since 12:03:07 (41s)", or
- * what we know when the record is missing or its writer is gone.
- */
-static void
-describe_holder(int dirfd, const struct names *n, char *buf, size_t bufsz)
-{
-	struct owner o;
-	char who[512];
-	bool shared = false;
-	int r;
-
-	r = owner_read(dirfd, n->record, &o, NULL);
-	if (lock_probe(dirfd, n->lock, &shared) == 1 && shared) {
-		snprintf(buf, bufsz, "is held shared by other processes");
-		return;
-	}
-	if (r != 1) {
-		snprintf(buf, bufsz, "is held by a process that left no "
-		    "owner record%s", r == -1 ? " (record unreadable)" : "");
-		return;
-	}
-	owner_describe(&o, time(NULL), who, sizeof(who));
-	switch (owner_judge(&o)) {
-	case HOLDER_GONE: {
-		struct stat st;
-		pid_t pids[8];
-		size_t np = 0, i;
-		char list[128] = "";
-
-		if (fstatat(dirfd, n->lock, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			np = proc_find_openers(st.st_dev, st.st_ino, pids, 8);
-		for (i = 0; i < np; i++) {
-			char one[16];
-
-			snprintf(one, sizeof(one), "%s%ld", i ? ", " : " ",
-			    (long)pids[i]);
-			strlcat(list, one, sizeof(list));
-		}
-		snprintf(buf, bufsz, "is held by processes left behind by "
-		    "%s, which has exited%s%s", who,
-		    np ? ": pids" : "", list);
-		break;
-	}
-	case HOLDER_STOPPED:
-		snprintf(buf, bufsz, "is held by %s, which is stopped", who);
-		break;
-	case HOLDER_ZOMBIE:
-		snprintf(buf, bufsz, "is held by %s, a zombie", who);
-		break;
-	default:
-		snprintf(buf, bufsz, "is held by %s", who);
-		break;
-	}
+	keyinfo_read(dirfd, f, &ki);
+	keyinfo_describe(dirfd, f, &ki, buf, bufsz);
 }
 
 static double
@@ -187,16 +122,21 @@ lockfile_error(const char *dir, const char *name, int e)
 	}
 }
 
-/* A record left by a holder that died: say so, once. */
+/*
+ * A record left by a holder that died: say so, once, and remove the
+ * staging leftovers next to its DEST (ours are swept by build_prepare).
+ */
 static void
-report_stale(const struct cli *c, int dirfd, const struct names *n)
+report_stale(const struct cli *c, int dirfd, const struct keyfiles *n)
 {
 	struct owner o;
 	char who[512];
+	uid_t uid;
 
-	if (owner_read(dirfd, n->record, &o, NULL) != 1)
+	if (owner_read(dirfd, n->record, &o, &uid) != 1)
 		return;
-	if (o.pid == (long)getpid() || owner_judge(&o) != HOLDER_GONE)
+	/* A zombie holder will never act again: as dead as gone. */
+	if (o.pid == (long)getpid() || !holder_dead(owner_judge(&o)))
 		return;
 	/* -F leaves its record behind by design: nothing went wrong. */
 	if (strcmp(o.state, "exec") == 0)
@@ -204,11 +144,12 @@ report_stale(const struct cli *c, int dirfd, const struct names *n)
 	owner_describe(&o, time(NULL), who, sizeof(who));
 	msg_info("'%s': previous holder %s exited without releasing "
 	    "(state %s)", show(c->key), who, show(o.state));
+	build_sweep_recorded(&o, uid, report_leftover);
 }
 
 struct recctx {
 	int dirfd;
-	const struct names *n;
+	const struct keyfiles *n;
 	struct owner *rec;
 	bool enabled;
 };
@@ -229,7 +170,7 @@ int
 run(const struct cli *c)
 {
 	static struct owner self;
-	struct names n;
+	struct keyfiles n;
 	struct lock l;
 	struct waitctx w;
 	struct stage stage;
@@ -242,7 +183,9 @@ run(const struct cli *c)
 
 	if (c->dest != NULL && (code = build_precheck(c, &stage)) != -1)
 		return code;
-	make_names(c->key, &n);
+	/* cli_parse rejected the empty key, the only one without a name. */
+	if (keyfiles_for_key(c->key, &n) == -1)
+		abort();
 	dirfd = lockdir_open(c->lockdir);
 	if (dirfd == -1)
 		return lockdir_error(c->lockdir, errno);

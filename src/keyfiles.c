@@ -1,0 +1,50 @@
+/*
+ * Key -> file names.  Every name is the escaped key plus a suffix, and
+ * escaped keys never start with '.', so the hidden temporary record
+ * ".<name>.owner-tmp" can never be mistaken for another key's file.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "keyfiles.h"
+
+static void
+fill(struct keyfiles *f)
+{
+	snprintf(f->lock, sizeof(f->lock), "%s" LOCK_SUFFIX, f->name);
+	snprintf(f->record, sizeof(f->record), "%s" RECORD_SUFFIX, f->name);
+	snprintf(f->tmp, sizeof(f->tmp), ".%s" RECORD_SUFFIX "-tmp", f->name);
+}
+
+int
+keyfiles_for_key(const char *key, struct keyfiles *f)
+{
+	if (key_to_name(key, f->name) == -1)
+		return -1;
+	fill(f);
+	return 0;
+}
+
+static bool
+strip(const char *entry, const char *suffix, struct keyfiles *f)
+{
+	size_t len = strlen(entry), slen = strlen(suffix);
+
+	if (len <= slen || len - slen > KEYNAME_MAX ||
+	    strcmp(entry + len - slen, suffix) != 0)
+		return false;
+	memcpy(f->name, entry, len - slen);
+	f->name[len - slen] = '\0';
+	return true;
+}
+
+bool
+keyfiles_for_entry(const char *entry, struct keyfiles *f)
+{
+	if (entry[0] == '.' || entry[0] == '-')
+		return false;
+	if (!strip(entry, LOCK_SUFFIX, f) && !strip(entry, RECORD_SUFFIX, f))
+		return false;
+	fill(f);
+	return true;
+}

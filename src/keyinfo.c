@@ -1,0 +1,99 @@
+/*
+ * Judging a key from outside.  The kernel cannot name an OFD lock's
+ * holder (F_OFD_GETLK says pid -1), so "who" comes from the owner record
+ * and "is it really held" from the kernel; the interesting cases are
+ * where the two disagree: a record of a dead process on a free lock
+ * (stale), or on a held one (orphaned: COMMAND's children hold it).
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "keyinfo.h"
+#include "lock.h"
+#include "proc.h"
+
+void
+keyinfo_read(int dirfd, const struct keyfiles *f, struct keyinfo *ki)
+{
+	bool shared = false;
+	int r;
+
+	memset(ki, 0, sizeof(*ki));
+	ki->record = owner_read(dirfd, f->record, &ki->owner, &ki->record_uid);
+	r = lock_probe(dirfd, f->lock, &shared);
+	ki->lock = r == 0 ? LS_FREE : r == 1 ? (shared ? LS_SHARED :
+	    LS_EXCLUSIVE) : LS_UNKNOWN;
+	if (ki->record != 1)
+		return;
+	ki->holder = owner_judge(&ki->owner);
+	if (!holder_dead(ki->holder))
+		return;
+	if (ki->lock == LS_FREE) {
+		if (strcmp(ki->owner.state, "exec") == 0)
+			ki->leftover = 1;
+		else
+			ki->stale = 1;
+	} else if (ki->lock != LS_UNKNOWN) {
+		ki->orphaned = 1;
+	}
+}
+
+int
+keyinfo_alarming(const struct keyinfo *ki)
+{
+	return ki->stale || ki->orphaned || ki->record == -1;
+}
+
+void
+keyinfo_describe(int dirfd, const struct keyfiles *f,
+    const struct keyinfo *ki, char *buf, size_t bufsz)
+{
+	char who[512];
+
+	if (ki->lock == LS_SHARED) {
+		snprintf(buf, bufsz, "is held shared by other processes");
+		return;
+	}
+	if (ki->record != 1) {
+		snprintf(buf, bufsz, "is held by a process that left no "
+		    "owner record%s", ki->record == -1 ?
+		    " (the record is unreadable)" : "");
+		return;
+	}
+	owner_describe(&ki->owner, time(NULL), who, sizeof(who));
+	/* A zombie has closed its descriptors: the lock is its children's. */
+	switch (holder_dead(ki->holder) ? HOLDER_GONE : ki->holder) {
+	case HOLDER_GONE: {
+		struct stat st;
+		pid_t pids[8];
+		size_t np = 0, i;
+		char list[128] = "";
+
+		if (fstatat(dirfd, f->lock, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			np = proc_find_openers(st.st_dev, st.st_ino, pids, 8);
+		for (i = 0; i < np; i++) {
+			char one[16];
+
+			snprintf(one, sizeof(one), "%s%ld", i ? ", " : " ",
+			    (long)pids[i]);
+			strlcat(list, one, sizeof(list));
+		}
+		snprintf(buf, bufsz, "is held by processes left behind by "
+		    "%s, which has exited%s%s", who, np ? ": pids" : "", list);
+		break;
+	}
+	case HOLDER_STOPPED:
+		snprintf(buf, bufsz, "is held by %s, which is stopped", who);
+		break;
+	case HOLDER_REMOTE:
+		snprintf(buf, bufsz, "is held by %s (another host or pid "
+		    "namespace)", who);
+		break;
+	default:
+		snprintf(buf, bufsz, "is held by %s", who);
+		break;
+	}
+}

@@ -1,0 +1,41 @@
+/*
+ * What can be known about one key without taking its lock: the kernel's
+ * view (free, held exclusive or shared) and the owner record's (who, and
+ * whether that process still exists).  Shared by the waiting messages,
+ * --status and --clean.
+ */
+#ifndef LOCKBUILD_KEYINFO_H
+#define LOCKBUILD_KEYINFO_H
+
+#include <sys/types.h>
+
+#include "keyfiles.h"
+#include "owner.h"
+
+enum lockstate { LS_FREE, LS_EXCLUSIVE, LS_SHARED, LS_UNKNOWN };
+
+struct keyinfo {
+	enum lockstate lock;
+	int record;		/* 1 read, 0 none, -1 unreadable or not ours */
+	struct owner owner;	/* when record == 1 */
+	enum holder holder;	/* when record == 1 */
+	uid_t record_uid;	/* owner of the record file */
+	/* Derived flags. */
+	int stale;		/* record of a dead holder, lock free */
+	int orphaned;		/* lock held, recorded holder dead */
+	int leftover;		/* -F record whose command has ended */
+};
+
+void keyinfo_read(int dirfd, const struct keyfiles *f, struct keyinfo *ki);
+
+/* Needs attention (--status exits 1): stale, orphaned or bad record. */
+int keyinfo_alarming(const struct keyinfo *ki);
+
+/*
+ * One sentence for messages: "is held by pid 4242 (make) on host h since
+ * 12:03:07 (41s)", with the dead-holder and stopped cases spelled out.
+ */
+void keyinfo_describe(int dirfd, const struct keyfiles *f,
+    const struct keyinfo *ki, char *buf, size_t bufsz);
+
+#endif

@@ -1,0 +1,367 @@
+/*
+ * --status: every key in LOCKDIR, from its lock file and its record, for
+ * people (one line a key) and for scripts (--json, one object a line,
+ * field names stable and documented in the man page).
+ * --clean: removes what --status calls stale, holding each key's lock
+ * while it does, so that it can never remove anything of a live build.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <vis.h>
+
+#include "build.h"
+#include "exitcode.h"
+#include "keyinfo.h"
+#include "lock.h"
+#include "msg.h"
+#include "publish.h"
+#include "status.h"
+
+struct entry {
+	struct keyfiles f;
+	const char *key;	/* given on the command line, or NULL */
+};
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct entry *)a)->f.name,
+	    ((const struct entry *)b)->f.name);
+}
+
+/* The keys to report: those given, or every key with files in LOCKDIR. */
+static struct entry *
+collect(int dirfd, const struct cli *c, size_t *count)
+{
+	struct entry *e = NULL;
+	size_t n = 0, cap = 0, i;
+	int dfd;
+	DIR *d;
+	struct dirent *de;
+
+	if (c->nkeys > 0) {
+		e = calloc((size_t)c->nkeys, sizeof(*e));
+		if (e == NULL)
+			return NULL;
+		for (i = 0; i < (size_t)c->nkeys; i++) {
+			if (keyfiles_for_key(c->keys[i], &e[n].f) == -1)
+				continue;	/* the empty key has no files */
+			e[n++].key = c->keys[i];
+		}
+		*count = n;
+		return e;
+	}
+	if ((dfd = dup(dirfd)) == -1 || (d = fdopendir(dfd)) == NULL) {
+		if (dfd != -1)
+			close(dfd);
+		return NULL;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct keyfiles f;
+
+		if (!keyfiles_for_entry(de->d_name, &f))
+			continue;
+		for (i = 0; i < n && strcmp(e[i].f.name, f.name) != 0; i++)
+			;
+		if (i < n)
+			continue;	/* its .lock and .owner both list it */
+		if (n == cap) {
+			struct entry *more;
+
+			cap = cap ? cap * 2 : 32;
+			more = reallocarray(e, cap, sizeof(*e));
+			if (more == NULL) {
+				free(e);
+				closedir(d);
+				return NULL;
+			}
+			e = more;
+		}
+		e[n].f = f;
+		e[n++].key = NULL;
+	}
+	closedir(d);
+	if (n > 1)
+		qsort(e, n, sizeof(*e), by_name);
+	*count = n;
+	return e != NULL ? e : calloc(1, sizeof(*e));
+}
+
+/* The user's key for an entry: given, unescaped from the name, or recorded. */
+static const char *
+key_of(const struct entry *e, const struct keyinfo *ki, char *buf,
+    size_t bufsz)
+{
+	if (e->key != NULL)
+		return e->key;
+	if (name_to_key(e->f.name, buf, bufsz) == 0)
+		return buf;
+	if (ki->record == 1 && ki->owner.key[0] != '\0')
+		return ki->owner.key;
+	return e->f.name;	/* shortened name, key not recorded */
+}
+
+static const char *
+lock_word(enum lockstate s)
+{
+	switch (s) {
+	case LS_FREE:
+		return "free";
+	case LS_EXCLUSIVE:
+		return "exclusive";
+	case LS_SHARED:
+		return "shared";
+	default:
+		return "unknown";
+	}
+}
+
+static void
+flags_of(const struct keyinfo *ki, const char *list[6], size_t *n)
+{
+	*n = 0;
+	if (ki->stale)
+		list[(*n)++] = "stale";
+	if (ki->orphaned)
+		list[(*n)++] = "orphaned";
+	if (ki->record == 1 && ki->holder == HOLDER_STOPPED)
+		list[(*n)++] = "stopped";
+	if (ki->record == 1 && ki->holder == HOLDER_ZOMBIE)
+		list[(*n)++] = "zombie";
+	if (ki->leftover)
+		list[(*n)++] = "leftover";
+	if (ki->record == -1)
+		list[(*n)++] = "bad-record";
+}
+
+void
+json_string(FILE *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	putc('"', out);
+	while (*p != '\0') {
+		size_t len = 0, i;
+		unsigned c = *p;
+
+		if (c == '"' || c == '\\') {
+			fprintf(out, "\\%c", c);
+			p++;
+			continue;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			fprintf(out, "\\u%04x", c);
+			p++;
+			continue;
+		}
+		if (c < 0x80) {
+			putc((int)c, out);
+			p++;
+			continue;
+		}
+		/* Copy one well-formed UTF-8 sequence, or write U+FFFD. */
+		if (c >= 0xc2 && c <= 0xdf)
+			len = 2;
+		else if (c >= 0xe0 && c <= 0xef)
+			len = 3;
+		else if (c >= 0xf0 && c <= 0xf4)
+			len = 4;
+		for (i = 1; i < len; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				break;
+		if (len == 0 || i < len ||
+		    (c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) ||
+		    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f)) {
+			fputs("\\ufffd", out);
+			p++;
+			continue;
+		}
+		fwrite(p, 1, len, out);
+		p += len;
+	}
+	putc('"', out);
+}
+
+static void
+json_field(FILE *out, const char *name, const char *value, bool present)
+{
+	fprintf(out, ",\"%s\":", name);
+	if (present)
+		json_string(out, value);
+	else
+		fputs("null", out);
+}
+
+static void
+print_json(const char *key, const struct entry *e, const struct keyinfo *ki)
+{
+	const char *flags[6];
+	size_t nflags, i;
+	bool rec = ki->record == 1;
+	const struct owner *o = &ki->owner;
+
+	fputs("{\"key\":", stdout);
+	json_string(stdout, key);
+	json_field(stdout, "name", e->f.name, true);
+	json_field(stdout, "lock", lock_word(ki->lock), true);
+	if (rec)
+		printf(",\"pid\":%ld,\"start\":%llu,\"uid\":%ld,\"since\":%lld,"
+		    "\"age\":%lld", o->pid, o->start, o->uid,
+		    (long long)o->since, (long long)(time(NULL) - o->since));
+	else
+		fputs(",\"pid\":null,\"start\":null,\"uid\":null,"
+		    "\"since\":null,\"age\":null", stdout);
+	json_field(stdout, "host", o->host, rec);
+	json_field(stdout, "state", o->state, rec);
+	json_field(stdout, "cmd", o->cmd, rec);
+	json_field(stdout, "dest", o->dest, rec && o->dest[0]);
+	json_field(stdout, "staging", o->staging, rec && o->staging[0]);
+	json_field(stdout, "holder", ki->holder == HOLDER_REMOTE ? "remote" :
+	    holder_word(ki->holder), rec);
+	fputs(",\"flags\":[", stdout);
+	flags_of(ki, flags, &nflags);
+	for (i = 0; i < nflags; i++)
+		printf("%s\"%s\"", i ? "," : "", flags[i]);
+	fputs("]}\n", stdout);
+}
+
+static void
+print_human(const char *key, const struct entry *e, const struct keyinfo *ki)
+{
+	const char *flags[6];
+	size_t nflags, i;
+	char who[512] = "";
+
+	(void)e;
+	printf("%s: %s", show(key), lock_word(ki->lock));
+	if (ki->record == 1) {
+		owner_describe(&ki->owner, time(NULL), who, sizeof(who));
+		printf("; %s %s, %s, %s", ki->lock == LS_FREE ? "last holder" :
+		    "holder", who, holder_word(ki->holder),
+		    show(ki->owner.state));
+		if (ki->owner.dest[0] != '\0')
+			printf(", dest %s", show(ki->owner.dest));
+	} else if (ki->record == -1) {
+		printf("; owner record unreadable");
+	}
+	flags_of(ki, flags, &nflags);
+	for (i = 0; i < nflags; i++)
+		printf("%s%s", i ? "," : " [", flags[i]);
+	puts(nflags ? "]" : "");
+}
+
+static int
+open_lockdir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd == -1)
+		msg_error("cannot open LOCKDIR '%s': %s", show(path),
+		    strerror(errno));
+	return fd;
+}
+
+int
+status_main(const struct cli *c)
+{
+	struct entry *e;
+	size_t n = 0, i;
+	int dirfd, alarming = 0;
+	char keybuf[KEYNAME_MAX + 1];
+
+	if ((dirfd = open_lockdir(c->lockdir)) == -1)
+		return errno == ENOENT || errno == ENOTDIR ? EXIT_NOINPUT :
+		    exit_for_errno(errno, EXIT_OSERR);
+	if ((e = collect(dirfd, c, &n)) == NULL) {
+		msg_error("cannot read LOCKDIR '%s': %s", show(c->lockdir),
+		    strerror(errno));
+		close(dirfd);
+		return EXIT_OSERR;
+	}
+	for (i = 0; i < n; i++) {
+		struct keyinfo ki;
+		const char *key;
+
+		keyinfo_read(dirfd, &e[i].f, &ki);
+		key = key_of(&e[i], &ki, keybuf, sizeof(keybuf));
+		if (c->json)
+			print_json(key, &e[i], &ki);
+		else
+			print_human(key, &e[i], &ki);
+		alarming |= keyinfo_alarming(&ki);
+	}
+	free(e);
+	close(dirfd);
+	if (fflush(stdout) == EOF)
+		return EXIT_IOERR;
+	return alarming ? EXIT_STALE_FOUND : 0;
+}
+
+static void
+report_removed(const char *path, int err)
+{
+	if (err == 0)
+		printf("removed staging dir '%s'\n", show(path));
+	else
+		msg_error("cannot remove staging dir '%s': %s", show(path),
+		    strerror(err));
+}
+
+int
+clean_main(const struct cli *c)
+{
+	struct entry *e;
+	size_t n = 0, i;
+	int dirfd;
+	char keybuf[KEYNAME_MAX + 1];
+
+	if ((dirfd = open_lockdir(c->lockdir)) == -1)
+		return errno == ENOENT || errno == ENOTDIR ? EXIT_NOINPUT :
+		    exit_for_errno(errno, EXIT_OSERR);
+	if ((e = collect(dirfd, c, &n)) == NULL) {
+		msg_error("cannot read LOCKDIR '%s': %s", show(c->lockdir),
+		    strerror(errno));
+		close(dirfd);
+		return EXIT_OSERR;
+	}
+	for (i = 0; i < n; i++) {
+		struct keyinfo ki;
+		struct lock l;
+		const char *also[] = { e[i].f.record, e[i].f.tmp, NULL };
+		const char *key;
+
+		/* Holding the lock: no live build can be using any of it. */
+		if (lock_take(&l, dirfd, e[i].f.lock, false, false) != 1)
+			continue;
+		keyinfo_read(dirfd, &e[i].f, &ki);
+		key = key_of(&e[i], &ki, keybuf, sizeof(keybuf));
+		if (ki.record == 1 && !holder_dead(ki.holder)) {
+			/* A record of a live (or remote) holder: not ours. */
+			close(l.fd);
+			continue;
+		}
+		if (ki.record == 1) {
+			char who[512];
+
+			owner_describe(&ki.owner, time(NULL), who, sizeof(who));
+			build_sweep_recorded(&ki.owner, ki.record_uid,
+			    report_removed);
+			printf("removed stale record of '%s': %s, %s\n",
+			    show(key), who, show(ki.owner.state));
+		} else if (ki.record == -1) {
+			printf("removed unreadable owner record of '%s'\n",
+			    show(key));
+		} else {
+			printf("removed unused lock file of '%s'\n", show(key));
+		}
+		lock_release(&l, also, false);
+	}
+	free(e);
+	close(dirfd);
+	return fflush(stdout) == EOF ? EXIT_IOERR : 0;
+}
