@@ -72,11 +72,12 @@ fail(char *err, unsigned errsz, const char *fmt, ...)
 static const char *
 optname(int ch, char **argv, char *buf, size_t bufsz)
 {
-	if (ch > 0 && ch < 256) {
-		snprintf(buf, bufsz, "-%c", ch);
-		return buf;
-	}
-	return argv[optind - 1];
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+
+	if (strncmp(arg, "--", 2) == 0 || ch <= 0 || ch >= 256)
+		return arg;
+	snprintf(buf, bufsz, "-%c", ch);
+	return buf;
 }
 
 int
@@ -96,9 +97,16 @@ cli_parse(int argc, char **argv, const char *env_timeout, struct cli *c,
 	c->conflict_code = EXIT_CONFLICT;
 
 	opterr = 0;
+	/* A full reset: glibc keeps the state of a half-read "-abc" cluster
+	 * and its ordering mode unless optind is 0; BSD needs optreset. */
+#ifdef __GLIBC__
+	optind = 0;
+#else
 	optind = 1;
+	optreset = 1;
+#endif
 	for (;;) {
-		int before = optind;
+		int before = optind > 0 ? optind : 1;
 		bool at_dashdash = before < argc && strcmp(argv[before], "--") == 0;
 
 		ch = getopt_long(argc, argv, "+:nw:sxE:qvCFo:fI:hV", longopts,
@@ -208,11 +216,12 @@ cli_parse(int argc, char **argv, const char *env_timeout, struct cli *c,
 			return fail(err, errsz, "option %s needs an argument",
 			    optname(optopt, argv, namebuf, sizeof(namebuf)));
 		default:
-			if (optopt > 0 && optopt < 256)
-				return fail(err, errsz, "unknown option '-%c'",
-				    optopt);
+			if (strncmp(argv[optind - 1], "--", 2) == 0 &&
+			    strchr(argv[optind - 1], '=') != NULL)
+				return fail(err, errsz, "option '%s' takes no "
+				    "argument, or is unknown", argv[optind - 1]);
 			return fail(err, errsz, "unknown option '%s'",
-			    argv[optind - 1]);
+			    optname(optopt, argv, namebuf, sizeof(namebuf)));
 		}
 	}
 

@@ -99,6 +99,16 @@ name_to_key(const char *name, char *out, size_t outsz)
 		return -1;
 	}
 	if (strchr(name, '~') != NULL) {
+		/* Only prefix "~" 64-hex-digits, as key_to_name makes it. */
+		const char *t = strchr(name, '~');
+		size_t d;
+
+		errno = EINVAL;
+		if (strlen(t + 1) != 2 * SHA256_DIGEST_LEN)
+			return -1;
+		for (d = 1; t[d] != '\0'; d++)
+			if (hexval(t[d]) < 0)
+				return -1;
 		errno = ENAMETOOLONG;
 		return -1;
 	}

@@ -42,7 +42,8 @@ parse_seconds(const char *s, double *out, const char **errstr)
 		*errstr = "negative";
 		return -1;
 	}
-	if (errno == ERANGE && v != 0) {
+	/* ERANGE also means underflow ("1e-310"): that is just ~0 s. */
+	if (errno == ERANGE && v > 1) {
 		*errstr = "too large";
 		return -1;
 	}
@@ -60,7 +61,8 @@ parse_exit_code(const char *s, int *out, const char **errstr)
 	const char *why = NULL;
 	long long v;
 
-	if (s == NULL || *s == '\0') {
+	/* strtonum would skip leading blanks and take a '+'. */
+	if (s == NULL || !isdigit((unsigned char)*s)) {
 		*errstr = "not a number";
 		return -1;
 	}

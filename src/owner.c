@@ -104,6 +104,7 @@ owner_write(int dirfd, const char *name, const char *tmpname,
 	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd == -1)
 		return -1;
+	errno = 0;
 	if (write(fd, buf, (size_t)len) != len) {
 		e = errno ? errno : EIO;
 		goto fail;
@@ -132,7 +133,9 @@ get_number(const char *v, long long min, long long max, long long *out)
 {
 	char *end;
 
-	if (*v == '\0' || *v == ' ' || *v == '+')
+	/* strtoll would skip blanks of every kind and take a '+'. */
+	if (!((*v >= '0' && *v <= '9') || (*v == '-' && v[1] >= '0' &&
+	    v[1] <= '9')))
 		return -1;
 	errno = 0;
 	*out = strtoll(v, &end, 10);
@@ -145,10 +148,17 @@ static int
 get_string(const char *v, char *out, size_t outsz)
 {
 	static char tmp[OWNER_RECORD_MAX];
-	size_t len = strlen(v);
+	size_t len = strlen(v), slashes = 0;
+	int n;
 
-	if (len >= sizeof(tmp) || strunvis(tmp, v) == -1 ||
-	    strlen(tmp) >= outsz)
+	/* A lone trailing backslash is a cut escape, not text. */
+	while (slashes < len && v[len - 1 - slashes] == '\\')
+		slashes++;
+	if (len >= sizeof(tmp) || slashes % 2 == 1)
+		return -1;
+	n = strunvis(tmp, v);
+	/* "\000" would end the string early: refuse, do not truncate. */
+	if (n < 0 || (size_t)n != strlen(tmp) || (size_t)n >= outsz)
 		return -1;
 	strlcpy(out, tmp, outsz);
 	return 0;

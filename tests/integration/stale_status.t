@@ -1,0 +1,112 @@
+#!/bin/sh
+# Owner records, stale detection and --status/--json/--clean: a reused pid
+# and a record from another boot are stale; a live, a stopped and an
+# orphaned holder are reported as such; a record is data, never a path
+# to follow or a reason to delete another user's files.
+. "$TESTS_DIR/lib.sh"
+
+L=$T/locks
+mkdir -p "$L"
+boot=$(cat /proc/sys/kernel/random/boot_id)
+host=$(hostname)
+pidns=$(readlink /proc/self/ns/pid)
+
+record() {	# record NAME PID START BOOT [STATE] [DEST]
+	printf 'lockbuild-owner 1\npid=%s\nstart=%s\nuid=%s\nsince=%s\nboot=%s\npidns=%s\nhost=%s\nstate=%s\nkey=%s\ncmd=make tools\ndest=%s\nstaging=\n' \
+		"$2" "$3" "$(id -u)" "$(($(date +%s) - 41))" "$4" "$pidns" "$host" \
+		"${5:-building}" "$1" "${6:-}" >"$L/$1.owner"
+	: >"$L/$1.lock"
+}
+
+# A live pid (this shell) with the wrong start time: the pid was reused.
+record reused $$ 1 "$boot"
+# A record from before a reboot.
+record oldboot $$ "$(cut -d' ' -f22 /proc/$$/stat)" 00000000-dead-beef-0000-000000000000
+# A live holder for real, and a stopped one.
+"$LB" "$L" live -- sh -c 'touch "$0/live.in"; exec sleep 30' "$T" &
+live=$!
+wait_for "$T/live.in"
+"$LB" "$L" stopped -- sh -c 'touch "$0/stopped.in"; exec sleep 30' "$T" &
+stopped=$!
+wait_for "$T/stopped.in"
+kill -STOP "$stopped"
+
+out=$("$LB" --status "$L"); rc=$?
+is "$rc" 1 "--status exits 1 when something is stale"
+like "$(echo "$out" | grep '^reused:')" "^reused: free; last holder pid $$ \(make tools\) on host .* since .* \(4[0-9]s\), gone, building \[stale\]$" \
+	"a live pid with another start time is a stale record"
+like "$(echo "$out" | grep '^oldboot:')" "gone, building \[stale\]$" "a record from another boot is stale"
+like "$(echo "$out" | grep '^live:')" "^live: exclusive; holder pid $live \(sh -c .*\) .*, running, building$" \
+	"a live holder: exclusive, running, no flags"
+like "$(echo "$out" | grep '^stopped:')" "stopped, building \[stopped\]$" "a stopped holder is flagged stopped"
+
+json=$("$LB" --status --json "$L" live)
+is "$?" 0 "--status of a healthy key exits 0"
+if command -v python3 >/dev/null 2>&1; then
+	got=$(printf '%s\n' "$json" | python3 -c '
+import json, sys
+o = json.loads(sys.stdin.readline())
+print(o["key"], o["name"], o["lock"], o["pid"], o["holder"], o["state"],
+      o["host"] != "", o["since"] > 0, o["age"] >= 0, o["start"] > 0,
+      o["dest"], o["staging"], o["flags"], sorted(o))')
+	is "$got" "live live exclusive $live running building True True True True None None [] ['age', 'cmd', 'dest', 'flags', 'holder', 'host', 'key', 'lock', 'name', 'pid', 'since', 'staging', 'start', 'state', 'uid']" \
+		"--json: one object with the documented fields and values"
+else
+	skip "python3 not installed"
+fi
+json=$("$LB" --status --json "$L" reused)
+like "$json" '"lock":"free".*"holder":"gone","flags":\["stale"\]' "--json flags a stale record"
+
+# The waiting message and the -n error name the holder.
+err=$("$LB" -n "$L" live true 2>&1); rc=$?
+is "$rc" 75 "-n on a held key exits 75"
+like "$err" "^lockbuild: 'live' is held by pid $live \(sh -c .*\) on host .* since [0-9:]+ \([0-9]+s\); not waiting \(-n\)$" \
+	"the conflict message names pid, command, host and since"
+err=$("$LB" -n "$L" stopped true 2>&1)
+like "$err" "which is stopped" "a stopped holder is called stopped"
+
+# A key given by name that has no files is free and fine.
+is "$("$LB" --status "$L" 'never used')" "never used: free" "an unused key is free"
+
+# An orphaned lock: the holder was killed, the command it started holds on.
+"$LB" "$L" orphan -- sh -c 'touch "$0/orphan.in"; sleep 2' "$T" &
+o=$!
+wait_for "$T/orphan.in"
+kill -KILL "$o"; wait "$o" 2>/dev/null
+like "$("$LB" --status "$L" orphan)" "^orphan: exclusive; .* gone, building \[orphaned\]$" \
+	"a lock held after its recorded holder died is orphaned"
+err=$("$LB" -n "$L" orphan true 2>&1)
+like "$err" "held by processes left behind by pid $o .*which has exited: pids [0-9]" \
+	"the conflict message blames the processes left behind, with their pids"
+
+# A record that is a symlink to a victim: never followed, never written.
+echo precious >"$T/victim"
+ln -s "$T/victim" "$L/linked.owner"
+: >"$L/linked.lock"
+like "$("$LB" --status "$L" linked)" "^linked: free; owner record unreadable \[bad-record\]$" \
+	"a symlinked record is reported unreadable"
+# A record written by another user naming our DEST's staging dir.
+mkdir -p "$T/pub/.lockbuild.AAAAAAAA.out/out"
+record foreign 999999 1 "$boot" building "$T/pub/out"
+chown 65534 "$L/foreign.owner" 2>/dev/null || :
+
+kill -CONT "$stopped"; kill "$live" "$stopped" 2>/dev/null
+wait "$live" "$stopped" 2>/dev/null
+"$LB" -w 10 "$L" orphan true	# the orphan's command has ended
+
+clean=$("$LB" --clean "$L"); rc=$?
+is "$rc" 0 "--clean exits 0"
+like "$clean" "removed stale record of 'reused'" "--clean removes the reused-pid record"
+like "$clean" "removed stale record of 'oldboot'" "--clean removes the old-boot record"
+is "$(cat "$T/victim")" "precious" "the symlink's victim is untouched"
+if [ "$(stat -c %u "$L/foreign.owner" 2>/dev/null || echo 65534)" = 65534 ] && [ "$(id -u)" = 0 ]; then
+	ok "a record owned by another user does not get our staging dirs removed" \
+		test -d "$T/pub/.lockbuild.AAAAAAAA.out"
+else
+	skip "cannot chown a record to another user here"
+fi
+is "$(ls -A "$L")" "" "--clean leaves LOCKDIR empty"
+out=$("$LB" --status "$L"); rc=$?
+is "$rc" 0 "--status exits 0 after --clean"
+is "$out" "" "and lists nothing"
+done_testing
