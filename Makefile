@@ -58,6 +58,21 @@ check-asan: deps
 		sh tests/run.sh $(UNIT_TESTS) tests/integration/*.t
 	@$(MAKE) --no-print-directory clean
 
+check-valgrind: deps
+	@$(MAKE) --no-print-directory lockbuild $(UNIT_TESTS)
+	@LOCKBUILD=$(CURDIR)/tests/valgrind-wrap.sh sh tests/run.sh tests/integration/*.t
+
+stress: deps
+	@$(MAKE) --no-print-directory lockbuild
+	@sh tests/stress/run.sh
+
+fuzz: deps
+	@sh tests/fuzz/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory lockbuild
+	@sh tests/bench/run.sh
+
 demo: deps
 	@$(MAKE) --no-print-directory lockbuild
 	@sh tests/demo.sh
@@ -66,9 +81,12 @@ install: lockbuild
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 755 lockbuild $(DESTDIR)$(BINDIR)/lockbuild
 	install -m 644 man/lockbuild.1 $(DESTDIR)$(MANDIR)/man1/lockbuild.1
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 644 src/lockbuild.bash-completion $(DESTDIR)$(BASHCOMPDIR)/lockbuild
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/lockbuild $(DESTDIR)$(MANDIR)/man1/lockbuild.1
+	rm -f $(DESTDIR)$(BINDIR)/lockbuild $(DESTDIR)$(MANDIR)/man1/lockbuild.1 \
+		$(DESTDIR)$(BASHCOMPDIR)/lockbuild
 
 lint:
 	mandoc -Tlint -Wwarning man/lockbuild.1
@@ -78,4 +96,5 @@ lint:
 clean:
 	rm -f lockbuild src/*.o $(UNIT_TESTS)
 
-.PHONY: all deps check check-asan demo install uninstall lint clean
+.PHONY: all deps check check-asan check-valgrind stress fuzz bench demo \
+	install uninstall lint clean

@@ -11,7 +11,7 @@ trap 'rm -f "$out"' EXIT
 
 for t in "$@"; do
 	case "$t" in
-	*.t) CMOCKA_MESSAGE_OUTPUT=TAP LOCKBUILD="$top/lockbuild" \
+	*.t) CMOCKA_MESSAGE_OUTPUT=TAP LOCKBUILD="${LOCKBUILD:-$top/lockbuild}" \
 		TESTS_DIR="$top/tests" sh "$t" >"$out" 2>&1 ;;
 	*) CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$out" 2>&1 ;;
 	esac
