@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "exitcode.h"
+#include "msg.h"
 #include "numparse.h"
 
 const char cli_usage[] =
@@ -134,7 +135,7 @@ cli_parse(int argc, char **argv, const char *env_timeout, struct cli *c,
 		case 'w':
 			if (parse_seconds(optarg, &c->timeout, &why) == -1)
 				return fail(err, errsz,
-				    "invalid timeout '%s': %s", optarg, why);
+				    "invalid timeout '%s': %s", show(optarg), why);
 			saw_w = true;
 			break;
 		case 's':
@@ -147,7 +148,7 @@ cli_parse(int argc, char **argv, const char *env_timeout, struct cli *c,
 			if (parse_exit_code(optarg, &c->conflict_code, &why) == -1)
 				return fail(err, errsz,
 				    "invalid exit code '%s': %s (0 to 255)",
-				    optarg, why);
+				    show(optarg), why);
 			break;
 		case 'q':
 			saw_q = true;
@@ -214,14 +215,14 @@ cli_parse(int argc, char **argv, const char *env_timeout, struct cli *c,
 			return 0;
 		case ':':
 			return fail(err, errsz, "option %s needs an argument",
-			    optname(optopt, argv, namebuf, sizeof(namebuf)));
+			    show(optname(optopt, argv, namebuf, sizeof(namebuf))));
 		default:
 			if (strncmp(argv[optind - 1], "--", 2) == 0 &&
 			    strchr(argv[optind - 1], '=') != NULL)
 				return fail(err, errsz, "option '%s' takes no "
-				    "argument, or is unknown", argv[optind - 1]);
+				    "argument, or is unknown", show(argv[optind - 1]));
 			return fail(err, errsz, "unknown option '%s'",
-			    optname(optopt, argv, namebuf, sizeof(namebuf)));
+			    show(optname(optopt, argv, namebuf, sizeof(namebuf))));
 		}
 	}
 
@@ -272,8 +273,8 @@ cli_parse(int argc, char **argv, const char *env_timeout, struct cli *c,
 	else if (env_timeout != NULL && env_timeout[0] != '\0') {
 		if (parse_seconds(env_timeout, &c->timeout, &why) == -1)
 			return fail(err, errsz,
-			    "invalid LOCKBUILD_TIMEOUT '%s': %s", env_timeout,
-			    why);
+			    "invalid LOCKBUILD_TIMEOUT '%s': %s",
+			    show(env_timeout), why);
 		c->wait = WAIT_TIMEOUT;
 	}
 

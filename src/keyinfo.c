@@ -47,6 +47,26 @@ keyinfo_alarming(const struct keyinfo *ki)
 	return ki->stale || ki->orphaned || ki->record == -1;
 }
 
+/* " 123, 456": the processes that have the lock file open. */
+static void
+openers(int dirfd, const struct keyfiles *f, char *list, size_t size)
+{
+	struct stat st;
+	pid_t pids[8];
+	size_t np = 0, i;
+
+	list[0] = '\0';
+	if (fstatat(dirfd, f->lock, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		np = proc_find_openers(st.st_dev, st.st_ino, pids, 8);
+	for (i = 0; i < np; i++) {
+		char one[24];
+
+		snprintf(one, sizeof(one), "%s%ld", i ? ", " : " ",
+		    (long)pids[i]);
+		strlcat(list, one, size);
+	}
+}
+
 void
 keyinfo_describe(int dirfd, const struct keyfiles *f,
     const struct keyinfo *ki, char *buf, size_t bufsz)
@@ -58,31 +78,30 @@ keyinfo_describe(int dirfd, const struct keyfiles *f,
 		return;
 	}
 	if (ki->record != 1) {
-		snprintf(buf, bufsz, "is held by a process that left no "
-		    "owner record%s", ki->record == -1 ?
-		    " (the record is unreadable)" : "");
+		char list[128];
+
+		openers(dirfd, f, list, sizeof(list));
+		if (list[0] != '\0')
+			snprintf(buf, bufsz, "is held by pids%s, which left "
+			    "no owner record%s (not lockbuild, or left running "
+			    "by a finished COMMAND)", list, ki->record == -1 ?
+			    " that can be read" : "");
+		else
+			snprintf(buf, bufsz, "is held by a process that left "
+			    "no owner record%s", ki->record == -1 ?
+			    " that can be read" : "");
 		return;
 	}
 	owner_describe(&ki->owner, time(NULL), who, sizeof(who));
 	/* A zombie has closed its descriptors: the lock is its children's. */
 	switch (holder_dead(ki->holder) ? HOLDER_GONE : ki->holder) {
 	case HOLDER_GONE: {
-		struct stat st;
-		pid_t pids[8];
-		size_t np = 0, i;
-		char list[128] = "";
+		char list[128];
 
-		if (fstatat(dirfd, f->lock, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			np = proc_find_openers(st.st_dev, st.st_ino, pids, 8);
-		for (i = 0; i < np; i++) {
-			char one[16];
-
-			snprintf(one, sizeof(one), "%s%ld", i ? ", " : " ",
-			    (long)pids[i]);
-			strlcat(list, one, sizeof(list));
-		}
+		openers(dirfd, f, list, sizeof(list));
 		snprintf(buf, bufsz, "is held by processes left behind by "
-		    "%s, which has exited%s%s", who, np ? ": pids" : "", list);
+		    "%s, which has exited%s%s", who, list[0] ? ": pids" : "",
+		    list);
 		break;
 	}
 	case HOLDER_STOPPED:

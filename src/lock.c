@@ -225,11 +225,10 @@ lock_probe(int dirfd, const char *name, bool *shared)
 }
 
 static void
-remove_names(int dirfd, const char *lockname, const char *const *also)
+remove_also(int dirfd, const char *const *also)
 {
 	for (; also != NULL && *also != NULL; also++)
 		unlinkat(dirfd, *also, 0);
-	unlinkat(dirfd, lockname, 0);
 }
 
 void
@@ -242,19 +241,24 @@ lock_release(struct lock *l, const char *const *also_remove,
 
 	if (l->fd == -1)
 		return;
-	if (!l->shared && !may_be_shared_fd) {
-		/* Sole holder for sure: delete first, then unlock. */
-		if (same_file(l->dirfd, l->name, l->fd, &dev, &ino))
-			remove_names(l->dirfd, l->name, also_remove);
-		close(l->fd);
-		l->fd = -1;
-		return;
+	if (!l->shared) {
+		/* Our own record goes while the lock is surely ours. */
+		remove_also(l->dirfd, also_remove);
+		if (!may_be_shared_fd) {
+			/* Sole holder for sure: delete first, then unlock. */
+			if (same_file(l->dirfd, l->name, l->fd, &dev, &ino))
+				unlinkat(l->dirfd, l->name, 0);
+			close(l->fd);
+			l->fd = -1;
+			return;
+		}
 	}
 	/*
 	 * Other shared holders, or processes COMMAND left running with our
 	 * descriptor, may still hold it.  Let go of our reference, then ask
 	 * for the file exclusively without waiting: granted only if nobody
-	 * holds it any more, and then we may delete it like any holder.
+	 * holds it any more, and then we may delete it like any holder (and
+	 * any record, which can then only be a dead holder's).
 	 */
 	close(l->fd);
 	l->fd = -1;
@@ -262,7 +266,9 @@ lock_release(struct lock *l, const char *const *also_remove,
 	if (fd == -1)
 		return;
 	if (setlock(fd, F_WRLCK, false) == 0 &&
-	    same_file(l->dirfd, l->name, fd, &dev, &ino))
-		remove_names(l->dirfd, l->name, also_remove);
+	    same_file(l->dirfd, l->name, fd, &dev, &ino)) {
+		remove_also(l->dirfd, also_remove);
+		unlinkat(l->dirfd, l->name, 0);
+	}
 	close(fd);
 }

@@ -330,7 +330,7 @@ holder_word(enum holder h)
 void
 owner_describe(const struct owner *o, time_t now, char *buf, size_t bufsz)
 {
-	char when[32], cmd[64 * 4 + 8];
+	char when[32], cmd[64 * 4 + 8], host[64 * 4 + 1];
 	struct tm tm;
 	long age = (long)(now - o->since);
 	size_t cmdlen = strlen(o->cmd);
@@ -344,6 +344,8 @@ owner_describe(const struct owner *o, time_t now, char *buf, size_t bufsz)
 	strvisx(cmd, o->cmd, cmdlen > 60 ? 60 : cmdlen, VISFLAGS);
 	if (cmdlen > 60)
 		strlcat(cmd, "...", sizeof(cmd));
+	/* A record is anyone's data: nothing from it goes out unescaped. */
+	strvisx(host, o->host, strnlen(o->host, 64), VISFLAGS);
 	snprintf(buf, bufsz, "pid %ld (%s) on host %s since %s (%lds)",
-	    o->pid, cmd, o->host[0] ? o->host : "?", when, age < 0 ? 0 : age);
+	    o->pid, cmd, host[0] ? host : "?", when, age < 0 ? 0 : age);
 }

@@ -161,23 +161,49 @@ under(const char *path, const char *top)
 	    path[n] == '/');
 }
 
+/*
+ * realpath() for a path that may not exist yet: the deepest existing
+ * ancestor resolved, the rest appended as written.
+ */
+static int
+resolve(const char *path, char *out, size_t outsz)
+{
+	char norm[PATH_MAX], head[PATH_MAX], real[PATH_MAX];
+	char *cut;
+
+	if (normalize(path, norm, sizeof(norm)) == -1)
+		return -1;
+	strlcpy(head, norm, sizeof(head));
+	for (;;) {
+		if (realpath(head, real) != NULL)
+			break;
+		cut = strrchr(head, '/');
+		if (cut == NULL || cut == head)
+			return -1;
+		*cut = '\0';
+	}
+	strlcpy(out, real, outsz);
+	if (strlen(head) < strlen(norm)) {
+		if (strcmp(out, "/") == 0)
+			out[0] = '\0';
+		if (strlcat(out, norm + strlen(head), outsz) >= outsz)
+			return -1;
+	}
+	return 0;
+}
+
 bool
 dest_contains(const struct stage *s, const char *path)
 {
 	char d[PATH_MAX + NAME_MAX + 2], dn[PATH_MAX], pn[PATH_MAX];
-	char rd[PATH_MAX], rp[PATH_MAX];
 
 	snprintf(d, sizeof(d), "%s/%s", s->dir, s->base);
 	if (normalize(d, dn, sizeof(dn)) == 0 &&
 	    normalize(path, pn, sizeof(pn)) == 0 && under(pn, dn))
 		return true;
 	/* Symbolic links in either path: compare where they lead. */
-	if (realpath(s->dir, rd) != NULL && realpath(path, rp) != NULL) {
-		strlcat(rd, "/", sizeof(rd));
-		strlcat(rd, s->base, sizeof(rd));
-		return under(rp, rd);
-	}
-	return false;
+	return resolve(d, dn, sizeof(dn)) == 0 &&
+	    resolve(path, pn, sizeof(pn)) == 0 && under(pn, dn);
 }
 
 int
@@ -187,6 +213,8 @@ stage_create(struct stage *s)
 	int tries, n;
 
 	strlcpy(base, s->base, sizeof(base));
+	/* What COMMAND might create meanwhile must not be overwritten. */
+	s->existed = dest_exists(s);
 	for (tries = 0; tries < 100; tries++) {
 		char rnd[STAGE_RAND_LEN + 1];
 		int i;
@@ -410,6 +438,10 @@ stage_publish(struct stage *s, bool no_fsync, bool if_changed,
 	if (exists && (S_ISLNK(st.st_mode) || S_ISDIR(st.st_mode) == s->file)) {
 		errno = S_ISDIR(st.st_mode) ? EISDIR : ENOTDIR;
 		return fail(s, "DEST changed type while building");
+	}
+	if (exists && !s->existed) {
+		errno = EEXIST;
+		return fail(s, "DEST appeared while building; left alone");
 	}
 	if (exists && if_changed) {
 		int same = treecmp_at(s->parentfd, s->base, s->containerfd,

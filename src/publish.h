@@ -21,6 +21,7 @@ struct stage {
 	int containerfd;		/* -1 when none */
 	char path[PATH_MAX];		/* LOCKBUILD_STAGING */
 	bool file;			/* -f: output is one file */
+	bool existed;			/* DEST existed when staging began */
 	const char *step;		/* what failed, for messages */
 };
 

@@ -217,12 +217,12 @@ run(const struct cli *c)
 	    "exclusive", show(c->key), waited);
 
 	rc = (struct recctx){ dirfd, &n, &self, !c->shared };
+	also[0] = n.record;
 	if (!c->shared) {
 		report_stale(c, dirfd, &n);
 		owner_self(&self, c->key, c->command);
 		if (c->no_fork)
 			strlcpy(self.state, "exec", sizeof(self.state));
-		also[0] = n.record;
 	}
 	if (c->dest != NULL &&
 	    (code = build_prepare(c, &stage, &self, &argv)) != -1) {
@@ -278,12 +278,13 @@ run(const struct cli *c)
 	lock_release(&l, also, !c->close_fd);
 	msg_verbose("released '%s' after %.3fs", show(c->key),
 	    now_mono() - held_at);
+	/* Die of SIGINT like COMMAND did, so a calling shell loop stops. */
+	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGINT)
+		exit_by_signal(SIGINT);
 	if (code != -1)
 		return code;
 
 	code = status_to_exit(st);
-	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGINT)
-		exit_by_signal(SIGINT);
 	if (signal_pending() != 0 && !WIFSIGNALED(st))
 		return EXIT_SIGNAL_BASE + signal_pending();
 	return code;

@@ -30,6 +30,11 @@ wait_for "$T/live.in"
 stopped=$!
 wait_for "$T/stopped.in"
 kill -STOP "$stopped"
+# The stop takes effect when the process is next scheduled: wait for it.
+i=0
+while [ "$(cut -d' ' -f3 "/proc/$stopped/stat")" != T ] && [ $i -lt 250 ]; do
+	sleep 0.02; i=$((i + 1))
+done
 
 out=$("$LB" --status "$L"); rc=$?
 is "$rc" 1 "--status exits 1 when something is stale"
