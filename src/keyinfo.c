@@ -32,11 +32,14 @@ keyinfo_read(int dirfd, const struct keyfiles *f, struct keyinfo *ki)
 	if (!holder_dead(ki->holder))
 		return;
 	if (ki->lock == LS_FREE) {
-		if (strcmp(ki->owner.state, "exec") == 0)
+		/* -F and released records stay by design: not a crash. */
+		if (strcmp(ki->owner.state, "exec") == 0 ||
+		    strcmp(ki->owner.state, "done") == 0)
 			ki->leftover = 1;
 		else
 			ki->stale = 1;
-	} else if (ki->lock != LS_UNKNOWN) {
+	} else if (ki->lock == LS_EXCLUSIVE) {
+		/* (Shared holders write no record: one there is older.) */
 		ki->orphaned = 1;
 	}
 }
@@ -100,8 +103,9 @@ keyinfo_describe(int dirfd, const struct keyfiles *f,
 
 		openers(dirfd, f, list, sizeof(list));
 		snprintf(buf, bufsz, "is held by processes left behind by "
-		    "%s, which has exited%s%s", who, list[0] ? ": pids" : "",
-		    list);
+		    "%s, which has %s%s%s", who,
+		    strcmp(ki->owner.state, "done") == 0 ? "finished" :
+		    "exited", list[0] ? ": pids" : "", list);
 		break;
 	}
 	case HOLDER_STOPPED:

@@ -23,6 +23,7 @@
 #endif
 
 #include "lock.h"
+#include "owner.h"
 
 #define FUSE_SUPER_MAGIC_ 0x65735546
 
@@ -241,18 +242,19 @@ lock_release(struct lock *l, const char *const *also_remove,
 
 	if (l->fd == -1)
 		return;
-	if (!l->shared) {
-		/* Our own record goes while the lock is surely ours. */
+	if (!l->shared && !may_be_shared_fd) {
+		/* Sole holder for sure: delete first, then unlock. */
 		remove_also(l->dirfd, also_remove);
-		if (!may_be_shared_fd) {
-			/* Sole holder for sure: delete first, then unlock. */
-			if (same_file(l->dirfd, l->name, l->fd, &dev, &ino))
-				unlinkat(l->dirfd, l->name, 0);
-			close(l->fd);
-			l->fd = -1;
-			return;
-		}
+		if (same_file(l->dirfd, l->name, l->fd, &dev, &ino))
+			unlinkat(l->dirfd, l->name, 0);
+		close(l->fd);
+		l->fd = -1;
+		return;
 	}
+	/* Processes COMMAND left may hold on: our record stays to say who
+	 * started them, marked as let go (not crashed). */
+	if (!l->shared && also_remove != NULL && also_remove[0] != NULL)
+		owner_mark_released(l->dirfd, also_remove[0]);
 	/*
 	 * Other shared holders, or processes COMMAND left running with our
 	 * descriptor, may still hold it.  Let go of our reference, then ask

@@ -44,9 +44,9 @@ int lock_probe(int dirfd, const char *name, bool *shared);
 
 /*
  * Releases the lock and, when nobody else holds it any more, removes the
- * lock file.  The files named in also_remove (NULL-terminated, may be
- * NULL: the owner record) are removed before an exclusive lock is let
- * go, and by whoever turns out to be the last holder.  "Nobody else" matters because COMMAND inherits the lock's open
+ * lock file and the files in also_remove (NULL-terminated, may be NULL;
+ * its first entry is the owner record, which is marked released with
+ * owner_mark_released when it has to stay).  "Nobody else" matters because COMMAND inherits the lock's open
  * file description: a background process it left behind still holds the
  * lock, and the file must then stay.  may_be_shared_fd says whether the
  * descriptor was ever passed to another process.

@@ -98,12 +98,23 @@ owner_write(int dirfd, const char *name, const char *tmpname,
 	len = owner_format(o, buf, sizeof(buf));
 	if (len == -1)
 		return -1;
-	/* A temporary left by a holder that was killed mid-write. */
-	unlinkat(dirfd, tmpname, 0);
 	fd = openat(dirfd, tmpname,
 	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd == -1 && errno == EEXIST) {
+		/* A temporary left by a holder that was killed mid-write
+		 * (or planted: O_EXCL never writes through it). */
+		unlinkat(dirfd, tmpname, 0);
+		fd = openat(dirfd, tmpname,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	}
 	if (fd == -1)
 		return -1;
+	/* Writable by us means "holder still in charge", whatever the umask
+	 * (see owner_mark_released). */
+	if (fchmod(fd, 0644) == -1) {
+		e = errno;
+		goto fail;
+	}
 	errno = 0;
 	if (write(fd, buf, (size_t)len) != len) {
 		e = errno ? errno : EIO;
@@ -126,6 +137,13 @@ fail:
 	unlinkat(dirfd, tmpname, 0);
 	errno = e;
 	return -1;
+}
+
+int
+owner_mark_released(int dirfd, const char *name)
+{
+	/* Never through a link someone put in its place (EOPNOTSUPP then). */
+	return fchmodat(dirfd, name, 0444, AT_SYMLINK_NOFOLLOW);
 }
 
 static int
@@ -279,6 +297,8 @@ owner_read(int dirfd, const char *name, struct owner *o, uid_t *file_uid)
 		*file_uid = st.st_uid;
 	if (owner_parse(buf, (size_t)n, o) == -1)
 		return -1;
+	if (!(st.st_mode & S_IWUSR) && strcmp(o->state, "exec") != 0)
+		strlcpy(o->state, "done", sizeof(o->state));
 	return 1;
 }
 

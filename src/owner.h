@@ -25,7 +25,8 @@ struct owner {
 	char host[256];
 	long uid;
 	time_t since;
-	char state[16];		/* building, publishing, exec, done */
+	char state[16];		/* building, publishing, exec; "done" when the
+				   file is marked released */
 	char key[OWNER_KEY_MAX];	/* "" when too long to keep */
 	char cmd[OWNER_CMD_MAX];
 	char dest[OWNER_PATH_MAX];
@@ -58,6 +59,15 @@ int owner_write(int dirfd, const char *name, const char *tmpname,
  * owns the file, when not NULL.
  */
 int owner_read(int dirfd, const char *name, struct owner *o, uid_t *file_uid);
+
+/*
+ * Marks dirfd/name as the record of a holder that let go normally, by
+ * clearing its write bits: one cheap syscall where rewriting the record
+ * would cost a create and a rename.  owner_read() then reports state
+ * "done".  Used when the lock may outlive us in processes COMMAND left
+ * running, so the record must stay but must not read as a crash.
+ */
+int owner_mark_released(int dirfd, const char *name);
 
 /* Parses record text; 0 or -1 (EINVAL).  Exposed for tests and fuzzing. */
 int owner_parse(const char *text, size_t len, struct owner *o);

@@ -138,8 +138,9 @@ report_stale(const struct cli *c, int dirfd, const struct keyfiles *n)
 	/* A zombie holder will never act again: as dead as gone. */
 	if (o.pid == (long)getpid() || !holder_dead(owner_judge(&o)))
 		return;
-	/* -F leaves its record behind by design: nothing went wrong. */
-	if (strcmp(o.state, "exec") == 0)
+	/* -F leaves its record behind by design, and "done" is a holder
+	 * that let go while COMMAND's leftovers held on: nothing crashed. */
+	if (strcmp(o.state, "exec") == 0 || strcmp(o.state, "done") == 0)
 		return;
 	owner_describe(&o, time(NULL), who, sizeof(who));
 	msg_info("'%s': previous holder %s exited without releasing "

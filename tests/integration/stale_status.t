@@ -84,6 +84,15 @@ err=$("$LB" -n "$L" orphan true 2>&1)
 like "$err" "held by processes left behind by pid $o .*which has exited: pids [0-9]" \
 	"the conflict message blames the processes left behind, with their pids"
 
+# A holder that finished while a process it left behind held on: its
+# record stays, marked released (write bits cleared), and is no crash.
+"$LB" "$L" daemon -- sh -c 'sleep 1 </dev/null >/dev/null 2>&1 & echo $! >"$0/daemon.pid"' "$T"
+is "$(stat -c %a "$L/daemon.owner")" 444 "a finished holder's record is marked released"
+like "$("$LB" --status "$L" daemon)" "^daemon: exclusive; holder pid [0-9]+ .*, gone, done \[orphaned\]$" \
+	"while its leftover holds the key: state done, orphaned"
+"$LB" -w 10 "$L" daemon true 2>"$T/daemon.err"
+is "$(cat "$T/daemon.err")" "" "the next holder does not call a released record a crash"
+
 # A record that is a symlink to a victim: never followed, never written.
 echo precious >"$T/victim"
 ln -s "$T/victim" "$L/linked.owner"
