@@ -98,11 +98,13 @@ lockdir_open(const char *path)
 
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1 && errno == ENOENT) {
-		if (mkdir_parents(path) == -1) {
-			/* EEXIST on the last part: a dangling symbolic link. */
+		if (mkdir_parents(path) == -1)
 			return -1;
-		}
 		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		/* mkdir said EEXIST yet it is not there: a dangling link. */
+		if (fd == -1 && errno == ENOENT && lstat(path, &st) == 0 &&
+		    S_ISLNK(st.st_mode))
+			errno = EEXIST;
 	}
 	if (fd == -1)
 		return -1;
