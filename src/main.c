@@ -24,7 +24,10 @@ main(int argc, char *argv[])
 	struct cli c;
 	char err[512];
 
+#ifdef LIBBSD_OVERLAY
+	/* libbsd needs room for the title; the BSDs' own setproctitle not. */
 	setproctitle_init(argc, argv, environ);
+#endif
 	if (cli_parse(argc, argv, getenv("LOCKBUILD_TIMEOUT"), &c, err,
 	    sizeof(err)) == -1) {
 		msg_error("%s", err);

@@ -40,7 +40,7 @@ owner_self(struct owner *o, const char *key, char *const *argv)
 		strlcpy(o->key, key, sizeof(o->key));
 	for (; argv != NULL && *argv != NULL; argv++) {
 		if (len > 0)
-			len = strlcat(o->cmd, " ", sizeof(o->cmd));
+			strlcat(o->cmd, " ", sizeof(o->cmd));
 		len = strlcat(o->cmd, *argv, sizeof(o->cmd));
 		if (len >= sizeof(o->cmd))
 			break;
