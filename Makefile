@@ -13,7 +13,16 @@ CFLAGS ?= -O2 -g
 PKG_CONFIG ?= pkg-config
 
 BSD_CFLAGS = $(shell $(PKG_CONFIG) --cflags libbsd-overlay 2>/dev/null)
+# libbsd is linked statically where its archive exists: loading libbsd.so
+# and libmd.so costs about 0.5 ms a run, a third of lockbuild's whole
+# overhead over running COMMAND (tests/bench/RESULTS.md).
+BSD_STATIC = $(shell test -f "$$($(CC) -print-file-name=libbsd.a)" && \
+	test -f "$$($(CC) -print-file-name=libmd.a)" && echo yes)
+ifeq ($(BSD_STATIC)$(shell uname -s),yesLinux)
+BSD_LIBS = -Wl,-Bstatic $(shell $(PKG_CONFIG) --static --libs-only-l libbsd-overlay 2>/dev/null) -Wl,-Bdynamic
+else
 BSD_LIBS = $(shell $(PKG_CONFIG) --libs libbsd-overlay 2>/dev/null)
+endif
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 REQ_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \

@@ -125,6 +125,14 @@ owner_write(int dirfd, const char *name, const char *tmpname,
 		e = errno;
 		goto fail;
 	}
+	/*
+	 * Renaming over an existing record would make ext4 (auto_da_alloc)
+	 * start writing the new one out at once: a costly flush of data
+	 * that needs no durability.  Under contention the previous holder's
+	 * record is usually still there.  We hold the lock, so removing it
+	 * first is safe; a reader meanwhile sees no record, never a torn one.
+	 */
+	unlinkat(dirfd, name, 0);
 	if (renameat(dirfd, tmpname, dirfd, name) == -1) {
 		fd = -1;
 		e = errno;
