@@ -4,6 +4,8 @@
  * busy build host, so a holder is (pid, start time, boot id).
  */
 #include <dirent.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -135,6 +137,22 @@ proc_pidns(void)
 	return ns;
 }
 
+/*
+ * Does this descriptor hold a lock?  Its fdinfo lists the locks that
+ * belong to its open file ("lock:" lines); a process merely waiting for
+ * the lock has the file open too, but no such line.
+ */
+static bool
+fd_holds_lock(long pid, const char *fd)
+{
+	char path[64 + NAME_MAX], buf[2048];
+
+	snprintf(path, sizeof(path), "/proc/%ld/fdinfo/%s", pid, fd);
+	if (read_small(path, buf, sizeof(buf)) == -1)
+		return true;	/* cannot tell: better named than hidden */
+	return strstr(buf, "\nlock:") != NULL;
+}
+
 size_t
 proc_find_openers(dev_t dev, ino_t ino, pid_t *pids, size_t max)
 {
@@ -163,7 +181,8 @@ proc_find_openers(dev_t dev, ino_t ino, pid_t *pids, size_t max)
 			if (fe->d_name[0] == '.')
 				continue;
 			if (fstatat(dirfd(fds), fe->d_name, &st, 0) == 0 &&
-			    st.st_dev == dev && st.st_ino == ino) {
+			    st.st_dev == dev && st.st_ino == ino &&
+			    fd_holds_lock(pid, fe->d_name)) {
 				pids[n++] = (pid_t)pid;
 				break;
 			}

@@ -40,9 +40,10 @@ const char *proc_boot_id(void);
 const char *proc_pidns(void);
 
 /*
- * Pids of processes that have dev/ino open (for "the lock is held by
- * processes the holder left behind").  Returns how many were stored
- * (at most max); 0 where it cannot be found out.
+ * Pids of processes that hold a lock on dev/ino through an open
+ * descriptor (for "the lock is held by processes the holder left
+ * behind"); processes only waiting for it are not counted.  Returns how
+ * many were stored (at most max); 0 where it cannot be found out.
  */
 size_t proc_find_openers(dev_t dev, ino_t ino, pid_t *pids, size_t max);
 

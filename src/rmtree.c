@@ -82,6 +82,13 @@ empty_dir(int fd, dev_t dev)
 			if (strcmp(de->d_name, ".") == 0 ||
 			    strcmp(de->d_name, "..") == 0)
 				continue;
+			/* Most of a build tree is plain files: unlink them
+			 * without a stat (a directory answers EISDIR). */
+			if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN &&
+			    unlinkat(fd, de->d_name, 0) == 0) {
+				removed = true;
+				continue;
+			}
 			if (remove_entry(fd, de->d_name, dev) == 0)
 				removed = true;
 			else if (err == 0)

@@ -41,8 +41,11 @@ cmp_files(int adir, const char *a, int bdir, const char *b, off_t size)
 		return -1;
 	}
 #ifdef POSIX_FADV_SEQUENTIAL
-	posix_fadvise(fa, 0, 0, POSIX_FADV_SEQUENTIAL);
-	posix_fadvise(fb, 0, 0, POSIX_FADV_SEQUENTIAL);
+	/* Worth a system call only where read-ahead has room to help. */
+	if (size > CHUNK) {
+		posix_fadvise(fa, 0, 0, POSIX_FADV_SEQUENTIAL);
+		posix_fadvise(fb, 0, 0, POSIX_FADV_SEQUENTIAL);
+	}
 #endif
 	while (r == 1 && done < size) {
 		ssize_t na = read(fa, bufa, CHUNK), nb;

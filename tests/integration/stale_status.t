@@ -93,6 +93,20 @@ like "$("$LB" --status "$L" daemon)" "^daemon: exclusive; holder pid [0-9]+ .*, 
 "$LB" -w 10 "$L" daemon true 2>"$T/daemon.err"
 is "$(cat "$T/daemon.err")" "" "the next holder does not call a released record a crash"
 
+# Processes only waiting for the key have its lock file open too, but
+# hold nothing: the message names the holder alone.
+"$LB" "$L" bgw -- sh -c 'sleep 2 </dev/null >/dev/null 2>&1 & echo $! >"$0/bgw.pid"' "$T"
+"$LB" -q "$L" bgw true &
+waiter=$!
+i=0
+until ls -l "/proc/$waiter/fd" 2>/dev/null | grep -q 'bgw\.lock' || [ $i -gt 250 ]; do
+	sleep 0.02; i=$((i + 1))
+done
+err=$("$LB" -n "$L" bgw true 2>&1)
+like "$err" "which has finished: pids $(cat "$T/bgw.pid"); not waiting" \
+	"a waiter is not named as a holder, the process left behind is"
+wait "$waiter"
+
 # A record that is a symlink to a victim: never followed, never written.
 echo precious >"$T/victim"
 ln -s "$T/victim" "$L/linked.owner"
