@@ -222,17 +222,21 @@ build_finish(const struct cli *c, struct stage *s, int st,
 			    strerror(errno));
 			return discard(c, s, EXIT_OSERR, buf);
 		}
+		/* A check killed by our forwarded signal refused nothing. */
+		if (signal_pending() != 0)
+			return discard(c, s, EXIT_SIGNAL_BASE +
+			    signal_pending(), "interrupted during --check");
 		if (!WIFEXITED(cst) || WEXITSTATUS(cst) != 0) {
 			snprintf(buf, sizeof(buf), "--check refused the output "
 			    "(status %d)", status_to_exit(cst));
 			return discard(c, s, EXIT_DATAERR, buf);
 		}
-		if (signal_pending() != 0)
-			return discard(c, s, EXIT_SIGNAL_BASE +
-			    signal_pending(), "interrupted");
 	}
 	if (stage_has_output(s, c->allow_empty, &why) != 1)
 		return discard(c, s, EXIT_DATAERR, why);
+	if (signal_pending() != 0)
+		return discard(c, s, EXIT_SIGNAL_BASE + signal_pending(),
+		    "interrupted");
 
 	set_state("publishing", arg);
 	if (stage_publish(s, c->no_fsync, c->if_changed, &published) == -1) {
@@ -257,6 +261,15 @@ build_finish(const struct cli *c, struct stage *s, int st,
 	if (stage_remove(s) == -1)
 		msg_error("published '%s', but cannot remove staging dir '%s': "
 		    "%s", show(c->dest), show(s->path), strerror(errno));
+	/*
+	 * A signal that came while the rename was under way was held back
+	 * so as not to leave a half-done publish; still report it.
+	 */
+	if (signal_pending() != 0) {
+		msg_info("'%s' was %s before the signal was acted on",
+		    show(c->dest), published ? "published" : "left as it was");
+		return EXIT_SIGNAL_BASE + signal_pending();
+	}
 	return 0;
 }
 

@@ -84,15 +84,16 @@ keyinfo_describe(int dirfd, const struct keyfiles *f,
 		char list[128];
 
 		openers(dirfd, f, list, sizeof(list));
-		if (list[0] != '\0')
-			snprintf(buf, bufsz, "is held by pids%s, which left "
-			    "no owner record%s (not lockbuild, or left running "
-			    "by a finished COMMAND)", list, ki->record == -1 ?
-			    " that can be read" : "");
+		/* Usually a holder between taking the lock and writing
+		 * its record; or a program other than lockbuild. */
+		if (ki->record == -1)
+			snprintf(buf, bufsz, "is held by %s%s, whose owner "
+			    "record cannot be read", list[0] ? "pids" :
+			    "a process", list);
 		else
-			snprintf(buf, bufsz, "is held by a process that left "
-			    "no owner record%s", ki->record == -1 ?
-			    " that can be read" : "");
+			snprintf(buf, bufsz, "is held by %s%s, which has not "
+			    "written an owner record (yet)", list[0] ? "pids" :
+			    "a process", list);
 		return;
 	}
 	owner_describe(&ki->owner, time(NULL), who, sizeof(who));

@@ -228,6 +228,9 @@ run(const struct cli *c)
 	also[0] = n.record;
 	if (!c->shared) {
 		report_stale(c, dirfd, &n);
+		/* The previous holder's record would describe it as holding
+		 * the key until ours replaces it: drop it now. */
+		unlinkat(dirfd, n.record, 0);
 		self.since = time(NULL);
 	}
 	if (c->dest != NULL &&
