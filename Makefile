@@ -69,7 +69,7 @@ check-asan: deps
 
 check-valgrind: deps
 	@$(MAKE) --no-print-directory lockbuild $(UNIT_TESTS)
-	@LOCKBUILD=$(CURDIR)/tests/valgrind-wrap.sh sh tests/run.sh tests/integration/*.t
+	@LOCKBUILD_VALGRIND=1 LOCKBUILD=$(CURDIR)/tests/valgrind-wrap.sh sh tests/run.sh tests/integration/*.t
 
 stress: deps
 	@$(MAKE) --no-print-directory lockbuild

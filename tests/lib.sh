@@ -82,3 +82,47 @@ done_testing() {
 	echo "1..$_n"
 	[ "$_failed" -eq 0 ]
 }
+
+# under_valgrind: true when lockbuild runs under valgrind: `make
+# check-valgrind` exports LOCKBUILD_VALGRIND=1, and LOCKBUILD naming
+# tests/valgrind-wrap.sh counts too.  Some things do not work there, so the
+# checks that need them are skipped, only then, with these reasons:
+# VG_OFD: a lockbuild blocked in F_OFD_SETLKW is not interrupted by a
+# signal (valgrind 3.19; plain F_SETLKW is), so a -w timeout never fires,
+# the "waiting" line of the SIGALRM tick never comes, and a blocked waiter
+# does not end on SIGTERM/SIGINT/SIGHUP; VG_SPAWN: posix_spawn runs as a
+# plain fork, so an exec failure reaches lockbuild as a child exiting 127,
+# without the errno (no "cannot run" message, 127 instead of 126); VG_PS:
+# /proc/PID/cmdline is valgrind's, so setproctitle's text is not seen.
+under_valgrind() {
+	[ "${LOCKBUILD_VALGRIND:-0}" = 1 ] && return 0
+	case $LB in
+	*/valgrind-wrap.sh) return 0 ;;
+	esac
+	return 1
+}
+# Skip reasons, used by the test files.
+# shellcheck disable=SC2034
+VG_OFD="valgrind: F_OFD_SETLKW is not interruptible under valgrind"
+# shellcheck disable=SC2034
+VG_SPAWN="valgrind: posix_spawn runs as a plain fork under valgrind (exec errors come back as status 127)"
+# shellcheck disable=SC2034
+VG_PS="valgrind: /proc/PID/cmdline shows valgrind's own arguments, not setproctitle's"
+
+# skip_n COUNT REASON: COUNT skipped checks.
+skip_n() {
+	_k=$1
+	while [ "$_k" -gt 0 ]; do
+		skip "$2"
+		_k=$((_k - 1))
+	done
+}
+
+# TIME_SCALE: factor for the time budgets of background holders and other
+# bounds that a slowed-down lockbuild can overrun: 1 normally, 10 under
+# valgrind (each lockbuild run there takes a second or more).
+if under_valgrind; then
+	: "${TIME_SCALE:=10}"
+else
+	: "${TIME_SCALE:=1}"
+fi

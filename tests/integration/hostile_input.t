@@ -36,18 +36,19 @@ cleanup() {
 trap cleanup EXIT
 
 # hold NAME LOCKDIR KEY [OPTION...]: a background lockbuild holds KEY
-# until $H/NAME/release appears (at most 30 s); returns once it holds it.
+# until $H/NAME/release appears (at most 30 s, times TIME_SCALE: the
+# "other" holder stays for the whole test); returns once it holds it.
 # Its pid is in $hpid.
 hold() {
 	_d=$H/$1 _ld=$2 _k=$3
 	shift 3
 	mkdir -p "$_d"
-	timeout 40 "$LB" "$@" "$_ld" "$_k" sh -c '
+	timeout $((40 * TIME_SCALE)) "$LB" "$@" "$_ld" "$_k" sh -c '
 		: >"$1/ready"
 		i=0
-		while [ ! -e "$1/release" ] && [ "$i" -lt 1500 ]; do
+		while [ ! -e "$1/release" ] && [ "$i" -lt "$2" ]; do
 			i=$((i + 1)); sleep 0.02
-		done' sh "$_d" 2>"$_d/err" &
+		done' sh "$_d" $((1500 * TIME_SCALE)) 2>"$_d/err" &
 	hpid=$!
 	holders="$holders $hpid"
 	wait_for "$_d/ready" 10

@@ -130,17 +130,24 @@ waiter() {
 	echo "$!" >"$T/$_name.pid"
 }
 # All four wait at once; term-w waits with a timeout, which wakes it every
-# few ms: that must not lose the signal either.
-waiter term
-waiter int
-waiter hup
-waiter term-w -w 20
-# NAME SIG WANT
-set -- \
-	term TERM 143 \
-	int INT 130 \
-	hup HUP 129 \
-	term-w TERM 143
+# few ms: that must not lose the signal either.  Under valgrind a waiter
+# blocked in the lock gets no signal until the lock is free: no waiters,
+# their 3 checks each are skipped.
+if under_valgrind; then
+	set --
+	skip_n 12 "$VG_OFD"
+else
+	waiter term
+	waiter int
+	waiter hup
+	waiter term-w -w 20
+	# NAME SIG WANT
+	set -- \
+		term TERM 143 \
+		int INT 130 \
+		hup HUP 129 \
+		term-w TERM 143
+fi
 while [ "$#" -ge 3 ]; do
 	ok "waiter $1 is blocked (says 'waiting')" \
 		wait_grep "$T/$1.err" "waiting$" 10
@@ -161,11 +168,15 @@ reap "$holder"
 is "$rc" 0 "holder of 'busy' exited 0"
 "$LB" -n "$L" busy true
 is "$?" 0 "'busy' is free after the holder"
-ran=
-for f in term int hup term-w; do
-	[ -e "$T/ran-$f" ] && ran="$ran $f"
-done
-is "$ran" "" "no signalled waiter ever ran its COMMAND"
+if under_valgrind; then
+	skip "$VG_OFD"
+else
+	ran=
+	for f in term int hup term-w; do
+		[ -e "$T/ran-$f" ] && ran="$ran $f"
+	done
+	is "$ran" "" "no signalled waiter ever ran its COMMAND"
+fi
 
 # --- SIGKILL of lockbuild: the orphaned COMMAND keeps the key --------------
 mkdir "$T/k"

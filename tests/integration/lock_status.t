@@ -24,11 +24,17 @@ is "$("$LB" "$L" k printf '%s|' a 'b c' '' d)" "a|b c||d|" \
 	"COMMAND's arguments are passed as they are (no shell)"
 
 # --- exec failures -------------------------------------------------------
+# Under valgrind posix_spawn is a plain fork: the exec failure comes back
+# as a child exiting 127, without a message, and 127 also for 126.
 "$LB" "$L" k lockbuild-no-such-command-$$ 2>"$T/err"
 is "$?" 127 "COMMAND not found in PATH: 127"
-like "$(cat "$T/err")" "^lockbuild: .*lockbuild-no-such-command-$$" \
-	"not found: message names the command"
-is "$(wc -l <"$T/err" | tr -d ' ')" 1 "not found: one line on stderr"
+if under_valgrind; then
+	skip_n 2 "$VG_SPAWN"
+else
+	like "$(cat "$T/err")" "^lockbuild: .*lockbuild-no-such-command-$$" \
+		"not found: message names the command"
+	is "$(wc -l <"$T/err" | tr -d ' ')" 1 "not found: one line on stderr"
+fi
 "$LB" "$L" k "$T/no/such/file" 2>/dev/null
 is "$?" 127 "COMMAND path does not exist: 127"
 cat >"$T/noexec" <<'EOF'
@@ -37,12 +43,22 @@ echo ran >"$0.ran"
 EOF
 chmod 644 "$T/noexec"
 "$LB" "$L" k "$T/noexec" 2>"$T/err"
-is "$?" 126 "COMMAND not executable: 126"
-like "$(cat "$T/err")" "^lockbuild: .*noexec" "not executable: message"
+rc=$?
+if under_valgrind; then
+	skip_n 2 "$VG_SPAWN"
+else
+	is "$rc" 126 "COMMAND not executable: 126"
+	like "$(cat "$T/err")" "^lockbuild: .*noexec" "not executable: message"
+fi
 ok "non-executable COMMAND did not run" [ ! -e "$T/noexec.ran" ]
 mkdir "$T/adir"
 "$LB" "$L" k "$T/adir" 2>/dev/null
-is "$?" 126 "COMMAND is a directory: 126"
+rc=$?
+if under_valgrind; then
+	skip "$VG_SPAWN"
+else
+	is "$rc" 126 "COMMAND is a directory: 126"
+fi
 is "$(ls -A "$L")" "" "no lock files left after exec failures"
 
 # --- COMMAND killed by a signal ------------------------------------------
