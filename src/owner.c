@@ -132,6 +132,11 @@ owner_write(int dirfd, const char *name, const char *tmpname,
 	 * record is usually still there.  We hold the lock, so removing it
 	 * first is safe; a reader meanwhile sees no record, never a torn one.
 	 */
+#ifdef RENAME_NOREPLACE
+	/* One call when there is no old record, as usual. */
+	if (renameat2(dirfd, tmpname, dirfd, name, RENAME_NOREPLACE) == 0)
+		return 0;
+#endif
 	unlinkat(dirfd, name, 0);
 	if (renameat(dirfd, tmpname, dirfd, name) == -1) {
 		fd = -1;

@@ -125,27 +125,30 @@ lockfile_error(const char *dir, const char *name, int e)
 /*
  * A record left by a holder that died: say so, once, and remove the
  * staging leftovers next to its DEST (ours are swept by build_prepare).
+ * Returns whether there was a record at all.
  */
-static void
+static bool
 report_stale(const struct cli *c, int dirfd, const struct keyfiles *n)
 {
 	struct owner o;
 	char who[512];
 	uid_t uid;
+	int r = owner_read(dirfd, n->record, &o, &uid);
 
-	if (owner_read(dirfd, n->record, &o, &uid) != 1)
-		return;
+	if (r != 1)
+		return r != 0;
 	/* -F leaves its record behind by design, and "done" is a holder
 	 * that let go while COMMAND's leftovers held on: nothing crashed. */
 	if (strcmp(o.state, "exec") == 0 || strcmp(o.state, "done") == 0)
-		return;
+		return true;
 	/* A zombie holder will never act again: as dead as gone. */
 	if (o.pid == (long)getpid() || !holder_dead(owner_judge(&o)))
-		return;
+		return true;
 	owner_describe(&o, time(NULL), who, sizeof(who));
 	msg_info("'%s': previous holder %s exited without releasing "
 	    "(state %s)", show(c->key), who, show(o.state));
 	build_sweep_recorded(&o, uid, report_leftover);
+	return true;
 }
 
 struct recctx {
@@ -227,10 +230,10 @@ run(const struct cli *c)
 	rc = (struct recctx){ dirfd, &n, &self, !c->shared };
 	also[0] = n.record;
 	if (!c->shared) {
-		report_stale(c, dirfd, &n);
 		/* The previous holder's record would describe it as holding
 		 * the key until ours replaces it: drop it now. */
-		unlinkat(dirfd, n.record, 0);
+		if (report_stale(c, dirfd, &n))
+			unlinkat(dirfd, n.record, 0);
 		self.since = time(NULL);
 	}
 	if (c->dest != NULL &&

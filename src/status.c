@@ -255,34 +255,40 @@ print_human(const char *key, const struct entry *e, const struct keyinfo *ki)
 	puts(nflags ? "]" : "");
 }
 
+/*
+ * Opens LOCKDIR and lists its keys (or the keys given).  Returns -1 and
+ * fills *dirfd, *e and *n, or returns the exit status after a message.
+ */
 static int
-open_lockdir(const char *path)
+open_keys(const struct cli *c, int *dirfd, struct entry **e, size_t *n)
 {
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd == -1)
-		msg_error("cannot open LOCKDIR '%s': %s", show(path),
+	*n = 0;
+	*dirfd = open(c->lockdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*dirfd == -1) {
+		msg_error("cannot open LOCKDIR '%s': %s", show(c->lockdir),
 		    strerror(errno));
-	return fd;
+		return errno == ENOENT || errno == ENOTDIR ? EXIT_NOINPUT :
+		    exit_for_errno(errno, EXIT_OSERR);
+	}
+	if ((*e = collect(*dirfd, c, n)) == NULL) {
+		msg_error("cannot read LOCKDIR '%s': %s", show(c->lockdir),
+		    strerror(errno));
+		close(*dirfd);
+		return EXIT_OSERR;
+	}
+	return -1;
 }
 
 int
 status_main(const struct cli *c)
 {
 	struct entry *e;
-	size_t n = 0, i;
-	int dirfd, alarming = 0;
+	size_t n, i;
+	int dirfd, code, alarming = 0;
 	char keybuf[KEYNAME_MAX + 1];
 
-	if ((dirfd = open_lockdir(c->lockdir)) == -1)
-		return errno == ENOENT || errno == ENOTDIR ? EXIT_NOINPUT :
-		    exit_for_errno(errno, EXIT_OSERR);
-	if ((e = collect(dirfd, c, &n)) == NULL) {
-		msg_error("cannot read LOCKDIR '%s': %s", show(c->lockdir),
-		    strerror(errno));
-		close(dirfd);
-		return EXIT_OSERR;
-	}
+	if ((code = open_keys(c, &dirfd, &e, &n)) != -1)
+		return code;
 	for (i = 0; i < n; i++) {
 		struct keyinfo ki;
 		const char *key;
@@ -316,19 +322,12 @@ int
 clean_main(const struct cli *c)
 {
 	struct entry *e;
-	size_t n = 0, i;
-	int dirfd;
+	size_t n, i;
+	int dirfd, code;
 	char keybuf[KEYNAME_MAX + 1];
 
-	if ((dirfd = open_lockdir(c->lockdir)) == -1)
-		return errno == ENOENT || errno == ENOTDIR ? EXIT_NOINPUT :
-		    exit_for_errno(errno, EXIT_OSERR);
-	if ((e = collect(dirfd, c, &n)) == NULL) {
-		msg_error("cannot read LOCKDIR '%s': %s", show(c->lockdir),
-		    strerror(errno));
-		close(dirfd);
-		return EXIT_OSERR;
-	}
+	if ((code = open_keys(c, &dirfd, &e, &n)) != -1)
+		return code;
 	for (i = 0; i < n; i++) {
 		struct keyinfo ki;
 		struct lock l;

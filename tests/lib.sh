@@ -126,3 +126,29 @@ if under_valgrind; then
 else
 	: "${TIME_SCALE:=1}"
 fi
+
+# gone PID: PID has exited (a zombie, or reaped).
+gone() {
+	_st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 0
+	case $_st in Z* | X* | '') return 0 ;; esac
+	return 1
+}
+
+# wait_exit PID [SECONDS]: waits until PID has exited, at most SECONDS (10).
+wait_exit() {
+	_i=0
+	_max=$((${2:-10} * 50))
+	until gone "$1"; do
+		_i=$((_i + 1))
+		[ "$_i" -gt "$_max" ] && return 1
+		sleep 0.02
+	done
+}
+
+# reap PID: bounded wait for our child PID (killed after 10 s); its exit
+# status in $rc.
+reap() {
+	wait_exit "$1" 10 || kill -KILL "$1"
+	wait "$1"
+	rc=$?
+}

@@ -22,28 +22,6 @@ done
 EOF
 chmod +x "$T/hold"
 
-gone() {	# gone PID: PID has exited (zombie or reaped).
-	_st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 0
-	case $_st in Z* | X* | '') return 0 ;; esac
-	return 1
-}
-
-wait_exit() {	# wait_exit PID [SECONDS]: at most SECONDS (10).
-	_i=0
-	_max=$((${2:-10} * 50))
-	until gone "$1"; do
-		_i=$((_i + 1))
-		[ "$_i" -gt "$_max" ] && return 1
-		sleep 0.02
-	done
-}
-
-reap() {	# reap PID: bounded wait for our child PID; its status in $rc.
-	wait_exit "$1" 10 || kill -KILL "$1"
-	wait "$1"
-	rc=$?
-}
-
 between() {	# between N LOW HIGH
 	[ "$1" -ge "$2" ] && [ "$1" -le "$3" ]
 }

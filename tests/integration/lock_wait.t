@@ -22,27 +22,11 @@ EOF
 chmod +x "$T/hold"
 
 # gone PID: PID has exited (zombie or reaped).
-gone() {
-	_st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 0
-	case $_st in Z* | X* | '') return 0 ;; esac
-	return 1
-}
-
 alive() {	# alive PID
 	! gone "$1"
 }
 
 # wait_exit PID [SECONDS]: waits until PID has exited, at most SECONDS (10).
-wait_exit() {
-	_i=0
-	_max=$((${2:-10} * 50))
-	until gone "$1"; do
-		_i=$((_i + 1))
-		[ "$_i" -gt "$_max" ] && return 1
-		sleep 0.02
-	done
-}
-
 # wait_grep FILE PATTERN [SECONDS]: waits until FILE has a line matching
 # the grep -E PATTERN, at most SECONDS (10).
 wait_grep() {
