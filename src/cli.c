@@ -16,7 +16,8 @@
 #include "numparse.h"
 
 const char cli_usage[] =
-    "usage: lockbuild [-nqsvxCF] [-w seconds] [-E code] lockdir key [--] command [arg ...]\n"
+    "usage: lockbuild [-nqsvxCF] [-w seconds] [-E code] lockdir key [--]\n"
+    "                 command [arg ...]\n"
     "       lockbuild [lock options] -o dest [-f] [--once] [--if-changed]\n"
     "                 [--check cmd] [-I str] [--keep-failed] [--allow-empty]\n"
     "                 [--no-fsync] lockdir key [--] command [arg ...]\n"

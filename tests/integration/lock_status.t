@@ -210,4 +210,11 @@ for h in --help -h; do
 	is "$(cat "$T/err")" "" "$h: nothing on stderr"
 done
 
+# --help is short, fits 80 columns and points at the manual.
+help=$("$LB" --help)
+is "$(printf '%s\n' "$help" | awk 'length($0) > 80' | wc -l | tr -d ' ')" 0 \
+	"--help fits in 80 columns"
+like "$help" "lockbuild\(1\)" "--help points at lockbuild(1)"
+ok "--help is under 25 lines" test "$(printf '%s\n' "$help" | wc -l)" -lt 25
+like "$("$LB" --version)" "^lockbuild [0-9]+\.[0-9]+\.[0-9]+$" "--version prints the Makefile's version"
 done_testing
