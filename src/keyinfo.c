@@ -96,7 +96,7 @@ keyinfo_describe(int dirfd, const struct keyfiles *f,
 			    "a process", list);
 		return;
 	}
-	owner_describe(&ki->owner, time(NULL), who, sizeof(who));
+	owner_describe(&ki->owner, owner_now(), who, sizeof(who));
 	/* A zombie has closed its descriptors: the lock is its children's. */
 	switch (holder_dead(ki->holder) ? HOLDER_GONE : ki->holder) {
 	case HOLDER_GONE: {

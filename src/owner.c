@@ -19,6 +19,16 @@
 #define HEADER "lockbuild-owner 1\n"
 #define VISFLAGS (VIS_CSTYLE | VIS_NL | VIS_TAB | VIS_OCTAL | VIS_NOLOCALE)
 
+time_t
+owner_now(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+		return time(NULL);
+	return ts.tv_sec;
+}
+
 void
 owner_self(struct owner *o, const char *key, char *const *argv)
 {
@@ -34,7 +44,7 @@ owner_self(struct owner *o, const char *key, char *const *argv)
 	if (gethostname(o->host, sizeof(o->host) - 1) == -1)
 		o->host[0] = '\0';
 	o->uid = (long)getuid();
-	o->since = time(NULL);
+	o->since = owner_now();
 	strlcpy(o->state, "building", sizeof(o->state));
 	if (strlen(key) < sizeof(o->key))
 		strlcpy(o->key, key, sizeof(o->key));

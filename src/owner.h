@@ -41,6 +41,13 @@ enum holder {
 	HOLDER_REMOTE	/* another host or pid namespace: cannot tell */
 };
 
+/*
+ * The wall-clock second, exact.  glibc's time() reads a coarse clock that
+ * can lag a tick behind, and so name the second before the one date(1)
+ * shows: a record's "since" must not precede its holder's acquiring.
+ */
+time_t owner_now(void);
+
 /* Fills o with this process's identity; key and cmd as given. */
 void owner_self(struct owner *o, const char *key, char *const *argv);
 

@@ -144,7 +144,7 @@ report_stale(const struct cli *c, int dirfd, const struct keyfiles *n)
 	/* A zombie holder will never act again: as dead as gone. */
 	if (o.pid == (long)getpid() || !holder_dead(owner_judge(&o)))
 		return true;
-	owner_describe(&o, time(NULL), who, sizeof(who));
+	owner_describe(&o, owner_now(), who, sizeof(who));
 	msg_info("'%s': previous holder %s exited without releasing "
 	    "(state %s)", show(c->key), who, show(o.state));
 	build_sweep_recorded(&o, uid, report_leftover);
@@ -234,7 +234,7 @@ run(const struct cli *c)
 		 * the key until ours replaces it: drop it now. */
 		if (report_stale(c, dirfd, &n))
 			unlinkat(dirfd, n.record, 0);
-		self.since = time(NULL);
+		self.since = owner_now();
 	}
 	if (c->dest != NULL &&
 	    (code = build_prepare(c, &stage, &self, &argv)) != -1) {

@@ -212,7 +212,7 @@ print_json(const char *key, const struct entry *e, const struct keyinfo *ki)
 	if (rec)
 		printf(",\"pid\":%ld,\"start\":%llu,\"uid\":%ld,\"since\":%lld,"
 		    "\"age\":%lld", o->pid, o->start, o->uid,
-		    (long long)o->since, (long long)(time(NULL) - o->since));
+		    (long long)o->since, (long long)(owner_now() - o->since));
 	else
 		fputs(",\"pid\":null,\"start\":null,\"uid\":null,"
 		    "\"since\":null,\"age\":null", stdout);
@@ -240,7 +240,7 @@ print_human(const char *key, const struct entry *e, const struct keyinfo *ki)
 	(void)e;
 	printf("%s: %s", show(key), lock_word(ki->lock));
 	if (ki->record == 1) {
-		owner_describe(&ki->owner, time(NULL), who, sizeof(who));
+		owner_describe(&ki->owner, owner_now(), who, sizeof(who));
 		printf("; %s %s, %s, %s", ki->lock == LS_FREE ? "last holder" :
 		    "holder", who, holder_word(ki->holder),
 		    show(ki->owner.state));
@@ -347,7 +347,7 @@ clean_main(const struct cli *c)
 		if (ki.record == 1) {
 			char who[512];
 
-			owner_describe(&ki.owner, time(NULL), who, sizeof(who));
+			owner_describe(&ki.owner, owner_now(), who, sizeof(who));
 			build_sweep_recorded(&ki.owner, ki.record_uid,
 			    report_removed);
 			printf("removed stale record of '%s': %s, %s\n",
