@@ -21,7 +21,6 @@ done
 EOF
 chmod +x "$T/hold"
 
-# gone PID: PID has exited (zombie or reaped).
 alive() {	# alive PID
 	! gone "$1"
 }
