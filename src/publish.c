@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dirent_at.h"
 #include "publish.h"
 #include "rmtree.h"
 #include "treecmp.h"
@@ -293,8 +294,7 @@ stage_has_output(struct stage *s, bool allow_empty, const char **why)
 		return 0;
 	}
 	while (!found && (de = readdir(d)) != NULL)
-		found = strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0;
+		found = !is_dot_entry(de->d_name);
 	closedir(d);
 	if (!found)
 		*why = "the staging directory is empty (--allow-empty "
@@ -306,21 +306,17 @@ stage_has_output(struct stage *s, bool allow_empty, const char **why)
 static int
 fsync_tree(int fd)
 {
-	int dfd = dup(fd), err = 0;
-	DIR *d;
+	int err = 0;
+	DIR *d = opendir_dup(fd);
 	struct dirent *de;
 
-	if (dfd == -1 || (d = fdopendir(dfd)) == NULL) {
-		if (dfd != -1)
-			close(dfd);
+	if (d == NULL)
 		return -1;
-	}
 	while ((de = readdir(d)) != NULL) {
 		struct stat st;
 		int sub;
 
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
+		if (is_dot_entry(de->d_name))
 			continue;
 		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
 		    !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))
@@ -523,15 +519,12 @@ is_our_container(const struct stage *s, const char *name)
 int
 stage_sweep(struct stage *s, void (*found)(const char *path, int err))
 {
-	int dfd = dup(s->parentfd), removed = 0;
-	DIR *d;
+	int removed = 0;
+	DIR *d = opendir_dup(s->parentfd);
 	struct dirent *de;
 
-	if (dfd == -1 || (d = fdopendir(dfd)) == NULL) {
-		if (dfd != -1)
-			close(dfd);
+	if (d == NULL)
 		return 0;
-	}
 	while ((de = readdir(d)) != NULL) {
 		char path[PATH_MAX + NAME_MAX + 2];
 		int fd, err = 0;

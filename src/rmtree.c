@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dirent_at.h"
 #include "rmtree.h"
 
 /* Is dirfd/name the root of a mount (also a bind mount of the same fs)? */
@@ -65,22 +66,14 @@ empty_dir(int fd, dev_t dev)
 
 	/* Entries deleted during readdir may make it skip others: repeat. */
 	do {
-		int dup_fd = dup(fd);
-		DIR *d;
+		DIR *d = opendir_dup(fd);
 		struct dirent *de;
 
 		removed = false;
-		if (dup_fd == -1)
+		if (d == NULL)
 			return -1;
-		d = fdopendir(dup_fd);
-		if (d == NULL) {
-			close(dup_fd);
-			return -1;
-		}
-		rewinddir(d);
 		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
+			if (is_dot_entry(de->d_name))
 				continue;
 			/* Most of a build tree is plain files: unlink them
 			 * without a stat (a directory answers EISDIR). */

@@ -247,6 +247,7 @@ run(const struct cli *c)
 		    show(c->lockdir), n.record, strerror(errno));
 
 	code = -1;
+	r = 0;
 	if (setenv("LOCKBUILD_KEY", c->key, 1) == -1 ||
 	    setenv("LOCKBUILD_LOCKDIR", c->lockdir, 1) == -1) {
 		msg_error("cannot set environment: %s", strerror(errno));
@@ -257,31 +258,23 @@ run(const struct cli *c)
 		code = EXIT_OSERR;
 	} else if (signal_pending() != 0) {
 		code = EXIT_SIGNAL_BASE + signal_pending();
+	} else if (c->no_fork) {
+		child_exec(argv);	/* returns only on failure */
+		r = errno;
+	} else {
+		r = child_start(argv, &pid);
 	}
+	if (code == -1 && r != 0) {
+		msg_error("cannot run '%s': %s", show(argv[0]), strerror(r));
+		code = exec_errno_to_exit(r);
+	}
+	/* Nothing ran: undo what was set up for COMMAND. */
 	if (code != -1) {
 		if (c->dest != NULL)
 			stage_remove(&stage);
 		build_free_argv(c, argv);
 		lock_release(&l, also, false);
 		return code;
-	}
-
-	if (c->no_fork) {
-		child_exec(argv);
-		code = errno;
-		msg_error("cannot run '%s': %s", show(argv[0]), strerror(code));
-		lock_release(&l, also, false);
-		return exec_errno_to_exit(code);
-	}
-
-	r = child_start(argv, &pid);
-	if (r != 0) {
-		msg_error("cannot run '%s': %s", show(argv[0]), strerror(r));
-		if (c->dest != NULL)
-			stage_remove(&stage);
-		build_free_argv(c, argv);
-		lock_release(&l, also, false);
-		return exec_errno_to_exit(r);
 	}
 	st = child_wait(pid);
 	build_free_argv(c, argv);

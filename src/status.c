@@ -15,6 +15,7 @@
 #include <vis.h>
 
 #include "build.h"
+#include "dirent_at.h"
 #include "exitcode.h"
 #include "keyinfo.h"
 #include "lock.h"
@@ -40,7 +41,6 @@ collect(int dirfd, const struct cli *c, size_t *count)
 {
 	struct entry *e = NULL;
 	size_t n = 0, cap = 0, i;
-	int dfd;
 	DIR *d;
 	struct dirent *de;
 
@@ -56,11 +56,8 @@ collect(int dirfd, const struct cli *c, size_t *count)
 		*count = n;
 		return e;
 	}
-	if ((dfd = dup(dirfd)) == -1 || (d = fdopendir(dfd)) == NULL) {
-		if (dfd != -1)
-			close(dfd);
+	if ((d = opendir_dup(dirfd)) == NULL)
 		return NULL;
-	}
 	while ((de = readdir(d)) != NULL) {
 		struct keyfiles f;
 

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dirent_at.h"
 #include "treecmp.h"
 
 #define CHUNK (256 * 1024)
@@ -98,22 +99,15 @@ by_name(const void *x, const void *y)
 static char **
 list_dir(int fd, size_t *count)
 {
-	int dfd = dup(fd);
-	DIR *d;
+	DIR *d = opendir_dup(fd);
 	struct dirent *de;
 	char **names = NULL;
 	size_t n = 0, cap = 0;
 
-	if (dfd == -1)
+	if (d == NULL)
 		return NULL;
-	d = fdopendir(dfd);
-	if (d == NULL) {
-		close(dfd);
-		return NULL;
-	}
 	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
+		if (is_dot_entry(de->d_name))
 			continue;
 		if (n == cap) {
 			char **more;

@@ -152,3 +152,36 @@ reap() {
 	wait "$1"
 	rc=$?
 }
+
+# write_hold_dir PATH: writes a COMMAND "PATH DIR" that records its pid in
+# DIR/cpid, creates DIR/ready, then waits (at most 30 s, or until DIR is
+# gone) for DIR/release.
+write_hold_dir() {
+	cat >"$1" <<'EOF'
+#!/bin/sh
+echo "$$" >"$1/cpid"
+: >"$1/ready"
+i=0
+while [ ! -e "$1/release" ] && [ -d "$1" ] && [ "$i" -lt 1500 ]; do
+	i=$((i + 1))
+	sleep 0.02
+done
+EOF
+	chmod +x "$1"
+}
+
+# write_hold_pair PATH: writes a COMMAND "PATH READY RELEASE" that creates
+# READY, then waits (at most 30 s, or until RELEASE's directory is gone)
+# for RELEASE.
+write_hold_pair() {
+	cat >"$1" <<'EOF'
+#!/bin/sh
+: >"$1"
+i=0
+while [ ! -e "$2" ] && [ -d "${2%/*}" ] && [ "$i" -lt 1500 ]; do
+	i=$((i + 1))
+	sleep 0.02
+done
+EOF
+	chmod +x "$1"
+}

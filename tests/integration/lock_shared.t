@@ -25,17 +25,7 @@ done
 EOF
 chmod +x "$T/share"
 
-# hold READY RELEASE: creates READY, then waits (at most 30 s) for RELEASE.
-cat >"$T/hold" <<'EOF'
-#!/bin/sh
-: >"$1"
-i=0
-while [ ! -e "$2" ] && [ -d "${2%/*}" ] && [ "$i" -lt 1500 ]; do
-	i=$((i + 1))
-	sleep 0.02
-done
-EOF
-chmod +x "$T/hold"
+write_hold_pair "$T/hold"
 
 # --- two shared holders at once ------------------------------------------
 "$LB" -s "$L" k "$T/share" "$T/a.in" "$T/b.in" "$T/a.release" &

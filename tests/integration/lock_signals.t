@@ -29,19 +29,7 @@ exit 3
 EOF
 chmod +x "$T/trapper"
 
-# hold DIR: COMMAND that writes DIR/cpid ($$) and then DIR/ready, and waits
-# (at most 30 s, or until DIR is gone) for DIR/release.
-cat >"$T/hold" <<'EOF'
-#!/bin/sh
-echo "$$" >"$1/cpid"
-: >"$1/ready"
-i=0
-while [ ! -e "$1/release" ] && [ -d "$1" ] && [ "$i" -lt 1500 ]; do
-	i=$((i + 1))
-	sleep 0.02
-done
-EOF
-chmod +x "$T/hold"
+write_hold_dir "$T/hold"
 
 alive() {	# alive PID
 	! gone "$1"

@@ -8,18 +8,7 @@
 L=$T/locks
 rc=0 ms=0	# set by elapsed_ms
 
-# hold READY RELEASE: creates READY, then waits (at most 30 s, or until the
-# scratch directory is gone) for RELEASE.
-cat >"$T/hold" <<'EOF'
-#!/bin/sh
-: >"$1"
-i=0
-while [ ! -e "$2" ] && [ -d "${2%/*}" ] && [ "$i" -lt 1500 ]; do
-	i=$((i + 1))
-	sleep 0.02
-done
-EOF
-chmod +x "$T/hold"
+write_hold_pair "$T/hold"
 
 alive() {	# alive PID
 	! gone "$1"
