@@ -38,7 +38,7 @@ ALL_CFLAGS = $(CFLAGS) $(REQ_CFLAGS)
 
 SRCS = src/acquire.c src/build.c src/child.c src/cli.c src/dirent_at.c src/exitcode.c src/keyfiles.c src/keyinfo.c src/keyname.c \
 	src/lock.c src/msg.c src/numparse.c src/owner.c src/proc.c src/run.c \
-	src/sha256.c src/status.c src/publish.c src/rmtree.c src/treecmp.c
+	src/cksum.c src/sha256.c src/status.c src/publish.c src/rmtree.c src/treecmp.c
 OBJS = $(SRCS:.c=.o)
 LIB_OBJS = $(filter-out src/main.o,$(OBJS))
 

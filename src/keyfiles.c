@@ -1,7 +1,6 @@
 /*
- * Key -> file names.  Every name is the escaped key plus a suffix, and
- * escaped keys never start with '.', so the hidden temporary record
- * ".<name>.owner-tmp" can never be mistaken for another key's file.
+ * Key -> file name: the escaped key plus ".lock".  Escaped keys never
+ * start with '.' or '-', so entries that do are never a key's.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,8 +11,6 @@ static void
 fill(struct keyfiles *f)
 {
 	snprintf(f->lock, sizeof(f->lock), "%s" LOCK_SUFFIX, f->name);
-	snprintf(f->record, sizeof(f->record), "%s" RECORD_SUFFIX, f->name);
-	snprintf(f->tmp, sizeof(f->tmp), ".%s" RECORD_SUFFIX "-tmp", f->name);
 }
 
 int
@@ -43,7 +40,7 @@ keyfiles_for_entry(const char *entry, struct keyfiles *f)
 {
 	if (entry[0] == '.' || entry[0] == '-')
 		return false;
-	if (!strip(entry, LOCK_SUFFIX, f) && !strip(entry, RECORD_SUFFIX, f))
+	if (!strip(entry, LOCK_SUFFIX, f))
 		return false;
 	fill(f);
 	return true;

@@ -5,27 +5,22 @@
  * where the two disagree: a record of a dead process on a free lock
  * (stale), or on a held one (orphaned: COMMAND's children hold it).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "keyinfo.h"
 #include "lock.h"
+#include "owner.h"
 #include "proc.h"
 
-void
-keyinfo_read(int dirfd, const struct keyfiles *f, struct keyinfo *ki)
+static void
+judge(struct keyinfo *ki)
 {
-	bool shared = false;
-	int r;
-
-	memset(ki, 0, sizeof(*ki));
-	ki->record = owner_read(dirfd, f->record, &ki->owner, &ki->record_uid);
-	r = lock_probe(dirfd, f->lock, &shared);
-	ki->lock = r == 0 ? LS_FREE : r == 1 ? (shared ? LS_SHARED :
-	    LS_EXCLUSIVE) : LS_UNKNOWN;
 	if (ki->record != 1)
 		return;
 	ki->holder = owner_judge(&ki->owner);
@@ -42,6 +37,45 @@ keyinfo_read(int dirfd, const struct keyfiles *f, struct keyinfo *ki)
 		/* (Shared holders write no record: one there is older.) */
 		ki->orphaned = 1;
 	}
+}
+
+void
+keyinfo_read(int dirfd, const struct keyfiles *f, struct keyinfo *ki)
+{
+	struct stat st;
+	bool shared = false;
+	int fd, r;
+
+	memset(ki, 0, sizeof(*ki));
+	fd = lock_open_ro(dirfd, f->lock);
+	if (fd == -1) {
+		ki->lock = errno == ENOENT ? LS_FREE : LS_UNKNOWN;
+		/* A link, a FIFO or a directory in its place is not ours. */
+		ki->record = errno == ELOOP || errno == EINVAL ||
+		    errno == EISDIR ? -1 : 0;
+		return;
+	}
+	ki->record = owner_read(fd, &ki->owner, &ki->record_uid);
+	r = lock_probe(fd, &shared);
+	ki->lock = r == 0 ? LS_FREE : r == 1 ? (shared ? LS_SHARED :
+	    LS_EXCLUSIVE) : LS_UNKNOWN;
+	/* Deleted meanwhile: its holder let go normally (see lock.c). */
+	if (r == 0 && fstat(fd, &st) == 0 && st.st_nlink == 0) {
+		memset(&ki->owner, 0, sizeof(ki->owner));
+		ki->record = 0;
+	}
+	close(fd);
+	judge(ki);
+}
+
+void
+keyinfo_read_held(int fd, struct keyinfo *ki)
+{
+	memset(ki, 0, sizeof(*ki));
+	ki->lock = LS_EXCLUSIVE;
+	ki->record = owner_read(fd, &ki->owner, &ki->record_uid);
+	if (ki->record == 1)
+		ki->holder = owner_judge(&ki->owner);
 }
 
 int

@@ -19,7 +19,7 @@ struct keyinfo {
 	int record;		/* 1 read, 0 none, -1 unreadable or not ours */
 	struct owner owner;	/* when record == 1 */
 	enum holder holder;	/* when record == 1 */
-	uid_t record_uid;	/* owner of the record file */
+	uid_t record_uid;	/* who wrote it, or (uid_t)-1 (owner_read) */
 	/* Derived flags. */
 	int stale;		/* record of a dead holder, lock free */
 	int orphaned;		/* lock held, recorded holder dead */
@@ -27,6 +27,10 @@ struct keyinfo {
 };
 
 void keyinfo_read(int dirfd, const struct keyfiles *f, struct keyinfo *ki);
+
+/* The record in a lock file we hold (fd), for --clean: record and
+ * holder only, no flags. */
+void keyinfo_read_held(int fd, struct keyinfo *ki);
 
 /* Needs attention (--status exits 1): stale, orphaned or bad record. */
 int keyinfo_alarming(const struct keyinfo *ki);

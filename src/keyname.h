@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-/* Longest name produced, so that name + ".owner" etc. fit in NAME_MAX. */
+/* Longest name produced, so that name + ".lock" fits in NAME_MAX. */
 #define KEYNAME_MAX 200
 
 /* 0 on success, -1 with errno EINVAL for an empty key. */

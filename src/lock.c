@@ -23,7 +23,6 @@
 #endif
 
 #include "lock.h"
-#include "owner.h"
 
 #define FUSE_SUPER_MAGIC_ 0x65735546
 
@@ -155,15 +154,16 @@ open_lockfile(int dirfd, const char *name, bool create, int mode)
 
 /* Does dirfd/name still name the file open as fd? */
 static bool
-same_file(int dirfd, const char *name, int fd, dev_t *dev, ino_t *ino)
+same_file(int dirfd, const char *name, int fd, struct lock *l)
 {
 	struct stat a, b;
 
 	if (fstat(fd, &a) == -1 ||
 	    fstatat(dirfd, name, &b, AT_SYMLINK_NOFOLLOW) == -1)
 		return false;
-	*dev = a.st_dev;
-	*ino = a.st_ino;
+	l->dev = a.st_dev;
+	l->ino = a.st_ino;
+	l->size = a.st_size;
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
@@ -189,7 +189,7 @@ lock_take(struct lock *l, int dirfd, const char *name, bool shared,
 			errno = e;
 			return -1;
 		}
-		if (same_file(dirfd, name, fd, &l->dev, &l->ino)) {
+		if (same_file(dirfd, name, fd, l)) {
 			l->fd = fd;
 			return 1;
 		}
@@ -199,15 +199,18 @@ lock_take(struct lock *l, int dirfd, const char *name, bool shared,
 }
 
 int
-lock_probe(int dirfd, const char *name, bool *shared)
+lock_open_ro(int dirfd, const char *name)
+{
+	/* Read-only is enough to ask, and works in others' LOCKDIRs. */
+	return open_lockfile(dirfd, name, false, O_RDONLY);
+}
+
+int
+lock_probe(int fd, bool *shared)
 {
 	struct flock fl;
-	int fd, r;
+	int r;
 
-	/* Read-only is enough to ask, and works in others' LOCKDIRs. */
-	fd = open_lockfile(dirfd, name, false, O_RDONLY);
-	if (fd == -1)
-		return errno == ENOENT ? 0 : -1;
 	memset(&fl, 0, sizeof(fl));
 	fl.l_type = F_WRLCK;
 	fl.l_whence = SEEK_SET;
@@ -218,7 +221,6 @@ lock_probe(int dirfd, const char *name, bool *shared)
 		fl.l_type = F_WRLCK;
 		r = fcntl(fd, F_GETLK, &fl);
 	}
-	close(fd);
 	if (r == -1)
 		return -1;
 	if (fl.l_type == F_UNLCK)
@@ -227,42 +229,27 @@ lock_probe(int dirfd, const char *name, bool *shared)
 	return 1;
 }
 
-static void
-remove_also(int dirfd, const char *const *also)
-{
-	for (; also != NULL && *also != NULL; also++)
-		unlinkat(dirfd, *also, 0);
-}
-
 void
-lock_release(struct lock *l, const char *const *also_remove,
-    bool may_be_shared_fd)
+lock_release(struct lock *l, bool may_be_shared_fd)
 {
-	dev_t dev;
-	ino_t ino;
+	struct lock again;
 	int fd;
 
 	if (l->fd == -1)
 		return;
 	if (!l->shared && !may_be_shared_fd) {
 		/* Sole holder for sure: delete first, then unlock. */
-		remove_also(l->dirfd, also_remove);
-		if (same_file(l->dirfd, l->name, l->fd, &dev, &ino))
+		if (same_file(l->dirfd, l->name, l->fd, &again))
 			unlinkat(l->dirfd, l->name, 0);
 		close(l->fd);
 		l->fd = -1;
 		return;
 	}
-	/* Processes COMMAND left may hold on: our record stays to say who
-	 * started them, marked as let go (not crashed). */
-	if (!l->shared && also_remove != NULL && also_remove[0] != NULL)
-		owner_mark_released(l->dirfd, also_remove[0]);
 	/*
 	 * Other shared holders, or processes COMMAND left running with our
 	 * descriptor, may still hold it.  Let go of our reference, then ask
 	 * for the file exclusively without waiting: granted only if nobody
-	 * holds it any more, and then we may delete it like any holder (and
-	 * any record, which can then only be a dead holder's).
+	 * holds it any more, and then we may delete it like any holder.
 	 */
 	close(l->fd);
 	l->fd = -1;
@@ -270,9 +257,7 @@ lock_release(struct lock *l, const char *const *also_remove,
 	if (fd == -1)
 		return;
 	if (setlock(fd, F_WRLCK, false) == 0 &&
-	    same_file(l->dirfd, l->name, fd, &dev, &ino)) {
-		remove_also(l->dirfd, also_remove);
+	    same_file(l->dirfd, l->name, fd, &again))
 		unlinkat(l->dirfd, l->name, 0);
-	}
 	close(fd);
 }

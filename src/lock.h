@@ -16,6 +16,7 @@ struct lock {
 	bool shared;
 	dev_t dev;
 	ino_t ino;
+	off_t size;		/* when taken: the owner record's length */
 };
 
 /*
@@ -37,22 +38,26 @@ int lock_take(struct lock *l, int dirfd, const char *name, bool shared,
     bool wait);
 
 /*
- * Whether anyone holds dirfd/name, asked without taking it: 1 held
- * (*shared tells how), 0 free or absent, -1 error.
+ * Opens dirfd/name read-only, to read its record and probe its lock
+ * without taking it.  Never while holding it: with classic POSIX locks,
+ * closing any descriptor of the file would drop ours.  -1 with errno
+ * (ENOENT: no such key).
  */
-int lock_probe(int dirfd, const char *name, bool *shared);
+int lock_open_ro(int dirfd, const char *name);
+
+/* Whether anyone holds the lock file open as fd: 1 held (*shared tells
+ * how), 0 free, -1 error. */
+int lock_probe(int fd, bool *shared);
 
 /*
  * Releases the lock and, when nobody else holds it any more, removes the
- * lock file and the files in also_remove (NULL-terminated, may be NULL;
- * its first entry is the owner record, which is marked released with
- * owner_mark_released when it has to stay).  "Nobody else" matters because COMMAND inherits the lock's open
- * file description: a background process it left behind still holds the
- * lock, and the file must then stay.  may_be_shared_fd says whether the
- * descriptor was ever passed to another process.
+ * lock file, and with it the owner record it holds.  "Nobody else"
+ * matters because COMMAND inherits the lock's open file description: a
+ * background process it left behind still holds the lock, and the file
+ * must then stay.  may_be_shared_fd says whether the descriptor was ever
+ * passed to another process.
  */
-void lock_release(struct lock *l, const char *const *also_remove,
-    bool may_be_shared_fd);
+void lock_release(struct lock *l, bool may_be_shared_fd);
 
 /* Which kind of lock the kernel gave us, for messages and the man page. */
 const char *lock_kind(void);

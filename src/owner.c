@@ -1,8 +1,10 @@
 /*
- * Owner records.  Anyone who can write LOCKDIR can plant a record, so a
- * record is data, never instructions: it is opened without following
- * links, size-capped, parsed strictly, and nothing in it is used as a
- * path to write or delete (leftovers are found from our own DEST).
+ * Owner records.  Anyone who can write LOCKDIR can plant a lock file with
+ * a record in it, so a record is data, never instructions: it is read
+ * from a file opened without following links, size-capped, parsed
+ * strictly, and nothing in it is used as a path to write or delete
+ * (leftovers are found by name next to a DEST, and only for a record
+ * that no one but us could have written).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,13 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <vis.h>
 
+#include "cksum.h"
 #include "owner.h"
 #include "proc.h"
 
-#define HEADER "lockbuild-owner 1\n"
+#define HEADER "lockbuild-owner 2 "
 #define VISFLAGS (VIS_CSTYLE | VIS_NL | VIS_TAB | VIS_OCTAL | VIS_NOLOCALE)
 
 time_t
@@ -75,16 +79,20 @@ put(char **p, char *end, const char *field, const char *value)
 	return 0;
 }
 
+/*
+ * The header carries what cksum(1) says of the body: a reader that meets
+ * a record half rewritten (the holder overwrites it in place, and
+ * reads of a regular file are not atomic against writes) sees a
+ * mismatch and reads again.
+ */
 int
 owner_format(const struct owner *o, char *buf, size_t bufsz)
 {
-	char num[32 * 4], *p = buf, *end = buf + bufsz;
+	static char body[OWNER_RECORD_MAX];
+	char *p = body, *end = body + sizeof(body);
+	int hlen;
 
-	if (bufsz < sizeof(HEADER) + sizeof(num)) {
-		errno = ENOSPC;
-		return -1;
-	}
-	p += snprintf(p, bufsz, HEADER "pid=%ld\nstart=%llu\nuid=%ld\n"
+	p += snprintf(p, sizeof(body), "pid=%ld\nstart=%llu\nuid=%ld\n"
 	    "since=%lld\n", o->pid, o->start, o->uid, (long long)o->since);
 	if (put(&p, end, "boot", o->boot) == -1 ||
 	    put(&p, end, "pidns", o->pidns) == -1 ||
@@ -95,78 +103,50 @@ owner_format(const struct owner *o, char *buf, size_t bufsz)
 	    put(&p, end, "dest", o->dest) == -1 ||
 	    put(&p, end, "staging", o->staging) == -1)
 		return -1;
-	return (int)(p - buf);
+	hlen = snprintf(buf, bufsz, HEADER "%lu %zu\n",
+	    (unsigned long)cksum(body, (size_t)(p - body)),
+	    (size_t)(p - body));
+	if (hlen < 0 || (size_t)hlen + (size_t)(p - body) > bufsz ||
+	    (size_t)hlen + (size_t)(p - body) > OWNER_RECORD_MAX) {
+		errno = ENOSPC;
+		return -1;
+	}
+	memcpy(buf + hlen, body, (size_t)(p - body));
+	if ((size_t)hlen + (size_t)(p - body) < bufsz)
+		buf[hlen + (p - body)] = '\0';
+	return hlen + (int)(p - body);
 }
 
 int
-owner_write(int dirfd, const char *name, const char *tmpname,
-    const struct owner *o)
+owner_write(int fd, const struct owner *o, off_t *size)
 {
 	static char buf[OWNER_RECORD_MAX];
-	int fd, len, e;
+	int len, n;
 
 	len = owner_format(o, buf, sizeof(buf));
 	if (len == -1)
 		return -1;
-	fd = openat(dirfd, tmpname,
-	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd == -1 && errno == EEXIST) {
-		/* A temporary left by a holder that was killed mid-write
-		 * (or planted: O_EXCL never writes through it). */
-		unlinkat(dirfd, tmpname, 0);
-		fd = openat(dirfd, tmpname,
-		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	}
-	if (fd == -1)
-		return -1;
-	/* Writable by us means "holder still in charge", whatever the umask
-	 * (see owner_mark_released). */
-	if (fchmod(fd, 0644) == -1) {
-		e = errno;
-		goto fail;
+	/*
+	 * Over a longer record, pad with newlines rather than cut the file:
+	 * readers stop at the length in the header anyway, and ftruncate
+	 * would cost a journalled metadata change on every hand-off.
+	 */
+	n = len;
+	if (*size > len && *size <= (off_t)sizeof(buf)) {
+		memset(buf + len, '\n', (size_t)(*size - len));
+		n = (int)*size;
 	}
 	errno = 0;
-	if (write(fd, buf, (size_t)len) != len) {
-		e = errno ? errno : EIO;
-		goto fail;
+	if (pwrite(fd, buf, (size_t)n, 0) != n) {
+		if (errno == 0)
+			errno = ENOSPC;
+		return -1;
 	}
-	if (close(fd) == -1) {
-		fd = -1;
-		e = errno;
-		goto fail;
-	}
-	/*
-	 * Renaming over an existing record would make ext4 (auto_da_alloc)
-	 * start writing the new one out at once: a costly flush of data
-	 * that needs no durability.  Under contention the previous holder's
-	 * record is usually still there.  We hold the lock, so removing it
-	 * first is safe; a reader meanwhile sees no record, never a torn one.
-	 */
-#ifdef RENAME_NOREPLACE
-	/* One call when there is no old record, as usual. */
-	if (renameat2(dirfd, tmpname, dirfd, name, RENAME_NOREPLACE) == 0)
-		return 0;
-#endif
-	unlinkat(dirfd, name, 0);
-	if (renameat(dirfd, tmpname, dirfd, name) == -1) {
-		fd = -1;
-		e = errno;
-		goto fail;
-	}
+	if (*size > n && ftruncate(fd, n) == -1)
+		return -1;
+	if (*size < n)
+		*size = n;
 	return 0;
-fail:
-	if (fd != -1)
-		close(fd);
-	unlinkat(dirfd, tmpname, 0);
-	errno = e;
-	return -1;
-}
-
-int
-owner_mark_released(int dirfd, const char *name)
-{
-	/* Never through a link someone put in its place (EOPNOTSUPP then). */
-	return fchmodat(dirfd, name, 0444, AT_SYMLINK_NOFOLLOW);
 }
 
 static int
@@ -255,21 +235,50 @@ parse_field(struct owner *o, const char *name, const char *v, unsigned *seen)
 	return 0;
 }
 
+/* A decimal number of at most 20 digits, then sep; strict. */
+static const char *
+header_number(const char *p, const char *end, char sep,
+    unsigned long long max, unsigned long long *out)
+{
+	const char *start = p;
+
+	*out = 0;
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		if (p - start >= 20 || *out > (max - (unsigned)(*p - '0')) / 10)
+			return NULL;
+		*out = *out * 10 + (unsigned)(*p - '0');
+	}
+	if (p == start || p >= end || *p != sep)
+		return NULL;
+	return p + 1;
+}
+
 int
 owner_parse(const char *text, size_t len, struct owner *o)
 {
 	static char copy[OWNER_RECORD_MAX + 1];
+	const char *p, *end = text + len;
+	unsigned long long sum, blen;
 	unsigned seen = 0;
 	char *line, *next;
 
 	memset(o, 0, sizeof(*o));
 	if (len > OWNER_RECORD_MAX || len < sizeof(HEADER) - 1 ||
-	    memcmp(text, HEADER, sizeof(HEADER) - 1) != 0 ||
-	    memchr(text, '\0', len) != NULL || text[len - 1] != '\n')
+	    memcmp(text, HEADER, sizeof(HEADER) - 1) != 0)
 		goto bad;
-	memcpy(copy, text, len);
-	copy[len] = '\0';
-	for (line = copy + sizeof(HEADER) - 1; *line != '\0'; line = next) {
+	p = header_number(text + sizeof(HEADER) - 1, end, ' ', 0xffffffffu,
+	    &sum);
+	if (p == NULL || (p = header_number(p, end, '\n', OWNER_RECORD_MAX,
+	    &blen)) == NULL)
+		goto bad;
+	/* Bytes past the body are an older, longer record's tail. */
+	if (blen == 0 || blen > (size_t)(end - p) ||
+	    cksum(p, (size_t)blen) != sum ||
+	    memchr(p, '\0', (size_t)blen) != NULL || p[blen - 1] != '\n')
+		goto bad;
+	memcpy(copy, p, (size_t)blen);
+	copy[blen] = '\0';
+	for (line = copy; *line != '\0'; line = next) {
 		char *eq;
 
 		next = strchr(line, '\n');
@@ -291,38 +300,37 @@ bad:
 }
 
 int
-owner_read(int dirfd, const char *name, struct owner *o, uid_t *file_uid)
+owner_read(int fd, struct owner *o, uid_t *writer)
 {
 	static char buf[OWNER_RECORD_MAX + 1];
+	const struct timespec pause = { 0, 200000 };
 	struct stat st;
 	ssize_t n;
-	int fd;
+	int tries;
 
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			return 0;
-		if (errno == ELOOP)
-			errno = EINVAL;
+	if (fstat(fd, &st) == -1)
 		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > OWNER_RECORD_MAX) {
-		close(fd);
+	if (!S_ISREG(st.st_mode)) {
 		errno = EINVAL;
 		return -1;
 	}
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n < 0)
-		return -1;
-	if (file_uid != NULL)
-		*file_uid = st.st_uid;
-	if (owner_parse(buf, (size_t)n, o) == -1)
-		return -1;
-	if (!(st.st_mode & S_IWUSR) && strcmp(o->state, "exec") != 0)
-		strlcpy(o->state, "done", sizeof(o->state));
-	return 1;
+	/* Others who may write the file could have written the record. */
+	if (writer != NULL)
+		*writer = st.st_mode & (S_IWGRP | S_IWOTH) ? (uid_t)-1 :
+		    st.st_uid;
+	for (tries = 0;; tries++) {
+		n = pread(fd, buf, sizeof(buf), 0);
+		if (n <= 0) {
+			memset(o, 0, sizeof(*o));
+			return n == 0 ? 0 : -1;	/* empty: none (yet) */
+		}
+		if (owner_parse(buf, (size_t)n, o) == 0)
+			return 1;
+		if (tries == 3 || (size_t)n > OWNER_RECORD_MAX)
+			return -1;
+		/* Perhaps read while its holder rewrote it: look again. */
+		nanosleep(&pause, NULL);
+	}
 }
 
 enum holder

@@ -1,8 +1,10 @@
 /*
- * The owner record: who holds a key, written next to the lock file as
- * LOCKDIR/<name>.owner.  The kernel cannot tell us (F_OFD_GETLK reports
- * pid -1), so the holder says it itself.  Format: a "lockbuild-owner 1"
- * line, then "field=value" lines with values escaped by vis(3).
+ * The owner record: who holds a key, written by the holder into the lock
+ * file itself, LOCKDIR/<name>.lock.  The kernel cannot tell us
+ * (F_OFD_GETLK reports pid -1), so the holder says it itself.  Format: a
+ * "lockbuild-owner 2 CKSUM LENGTH" line, where CKSUM and LENGTH are what
+ * cksum(1) prints for the rest, then "field=value" lines with values
+ * escaped by vis(3).  An empty lock file has no record (yet).
  */
 #ifndef LOCKBUILD_OWNER_H
 #define LOCKBUILD_OWNER_H
@@ -25,8 +27,8 @@ struct owner {
 	char host[256];
 	long uid;
 	time_t since;
-	char state[16];		/* building, publishing, exec; "done" when the
-				   file is marked released */
+	char state[16];		/* building, publishing, exec; "done" once
+				   its holder let go (see lock_release) */
 	char key[OWNER_KEY_MAX];	/* "" when too long to keep */
 	char cmd[OWNER_CMD_MAX];
 	char dest[OWNER_PATH_MAX];
@@ -52,34 +54,30 @@ time_t owner_now(void);
 void owner_self(struct owner *o, const char *key, char *const *argv);
 
 /*
- * Writes o as dirfd/name atomically (through the fixed temporary tmpname,
- * then rename), so readers see the old record or the new one, whole.
- * 0 or -1 with errno.
+ * Writes o over the record in the lock file open (read-write) as fd, in
+ * place: one write, no file created or renamed, which is what keeps a
+ * busy key's hand-off short.  *size is the file's size before, and is
+ * updated.  0 or -1 with errno.
  */
-int owner_write(int dirfd, const char *name, const char *tmpname,
-    const struct owner *o);
+int owner_write(int fd, const struct owner *o, off_t *size);
 
 /*
- * Reads dirfd/name.  1 read, 0 no record, -1 with errno: EINVAL for a
- * record that is not one of ours (garbage, too large, not a regular
- * file: never followed if a symbolic link).  *file_uid gets the uid that
- * owns the file, when not NULL.
+ * Reads the record in the lock file open as fd, looking again when it
+ * seems to have been caught mid-rewrite.  1 read, 0 no record (an empty
+ * file), -1 with errno: EINVAL for a record that is not one of ours
+ * (garbage, too large, a bad checksum, not a regular file).  *writer,
+ * when not NULL, gets the uid that wrote it, or (uid_t)-1 when others
+ * may write the file and so may have written the record.
  */
-int owner_read(int dirfd, const char *name, struct owner *o, uid_t *file_uid);
+int owner_read(int fd, struct owner *o, uid_t *writer);
 
 /*
- * Marks dirfd/name as the record of a holder that let go normally, by
- * clearing its write bits: one cheap syscall where rewriting the record
- * would cost a create and a rename.  owner_read() then reports state
- * "done".  Used when the lock may outlive us in processes COMMAND left
- * running, so the record must stay but must not read as a crash.
+ * Parses record text (bytes past the length in its header are ignored);
+ * 0 or -1 (EINVAL).  Exposed for tests and fuzzing.
  */
-int owner_mark_released(int dirfd, const char *name);
-
-/* Parses record text; 0 or -1 (EINVAL).  Exposed for tests and fuzzing. */
 int owner_parse(const char *text, size_t len, struct owner *o);
 
-/* Formats o into buf (for owner_write; exposed for round-trip tests). */
+/* Formats o into buf, header included; its length or -1 (ENOSPC). */
 int owner_format(const struct owner *o, char *buf, size_t bufsz);
 
 /* Is the recorded holder still there? */

@@ -1,7 +1,7 @@
 /*
  * Lock, record, run, release.  Order matters for the guarantees:
- *  - the owner record is written only after the lock is ours, and removed
- *    only while it is still ours (see lock_release);
+ *  - the owner record is written into the lock file only after the lock
+ *    is ours, and goes with the file when lock_release deletes it;
  *  - COMMAND inherits the lock's descriptor (unless -C), so the key stays
  *    locked as long as COMMAND or anything it started is alive, even if
  *    lockbuild is SIGKILLed.
@@ -125,38 +125,45 @@ lockfile_error(const char *dir, const char *name, int e)
 /*
  * A record left by a holder that died: say so, once, and remove the
  * staging leftovers next to its DEST (ours are swept by build_prepare).
- * Returns whether there was a record at all.
+ * Read through the descriptor we hold: with classic POSIX locks,
+ * opening and closing the file again would drop our lock.
  */
-static bool
-report_stale(const struct cli *c, int dirfd, const struct keyfiles *n)
+static void
+report_stale(const struct cli *c, const struct lock *l)
 {
 	struct owner o;
 	char who[512];
 	uid_t uid;
-	int r = owner_read(dirfd, n->record, &o, &uid);
 
-	if (r != 1)
-		return r != 0;
+	if (l->size == 0 || owner_read(l->fd, &o, &uid) != 1)
+		return;
 	/* -F leaves its record behind by design, and "done" is a holder
 	 * that let go while COMMAND's leftovers held on: nothing crashed. */
 	if (strcmp(o.state, "exec") == 0 || strcmp(o.state, "done") == 0)
-		return true;
+		return;
 	/* A zombie holder will never act again: as dead as gone. */
 	if (o.pid == (long)getpid() || !holder_dead(owner_judge(&o)))
-		return true;
+		return;
 	owner_describe(&o, owner_now(), who, sizeof(who));
 	msg_info("'%s': previous holder %s exited without releasing "
 	    "(state %s)", show(c->key), who, show(o.state));
 	build_sweep_recorded(&o, uid, report_leftover);
-	return true;
 }
 
 struct recctx {
-	int dirfd;
-	const struct keyfiles *n;
+	struct lock *l;
 	struct owner *rec;
 	bool enabled;
 };
+
+/* The record only informs: failing to write it fails no build. */
+static void
+write_record(struct recctx *r, const char *lockdir)
+{
+	if (r->enabled && owner_write(r->l->fd, r->rec, &r->l->size) == -1)
+		msg_info("cannot write owner record into '%s/%s': %s",
+		    show(lockdir), r->l->name, strerror(errno));
+}
 
 static void
 set_state(const char *state, void *arg)
@@ -167,7 +174,7 @@ set_state(const char *state, void *arg)
 		return;
 	strlcpy(r->rec->state, state, sizeof(r->rec->state));
 	/* Best effort, as when it was first written. */
-	owner_write(r->dirfd, r->n->record, r->n->tmp, r->rec);
+	owner_write(r->l->fd, r->rec, &r->l->size);
 }
 
 int
@@ -179,7 +186,6 @@ run(const struct cli *c)
 	struct waitctx w;
 	struct stage stage;
 	struct recctx rc;
-	const char *also[] = { NULL, NULL };
 	char **argv = c->command;
 	double waited, held_at;
 	int dirfd, r, st, code;
@@ -227,24 +233,23 @@ run(const struct cli *c)
 	msg_verbose("acquired %s '%s' after %.3fs", c->shared ? "shared" :
 	    "exclusive", show(c->key), waited);
 
-	rc = (struct recctx){ dirfd, &n, &self, !c->shared };
-	also[0] = n.record;
+	rc = (struct recctx){ &l, &self, !c->shared };
 	if (!c->shared) {
-		/* The previous holder's record would describe it as holding
-		 * the key until ours replaces it: drop it now. */
-		if (report_stale(c, dirfd, &n))
-			unlinkat(dirfd, n.record, 0);
+		report_stale(c, &l);
 		self.since = owner_now();
+		/* At once: the previous holder's record would otherwise
+		 * name it as holding the key while build_prepare works. */
+		if (c->dest == NULL || l.size > 0)
+			write_record(&rc, c->lockdir);
 	}
-	if (c->dest != NULL &&
-	    (code = build_prepare(c, &stage, &self, &argv)) != -1) {
-		lock_release(&l, also, false);
-		return code;
+	if (c->dest != NULL) {
+		if ((code = build_prepare(c, &stage, &self, &argv)) != -1) {
+			lock_release(&l, false);
+			return code;
+		}
+		/* Now with DEST and the staging dir. */
+		write_record(&rc, c->lockdir);
 	}
-	/* The record only informs: failing to write it fails no build. */
-	if (rc.enabled && owner_write(dirfd, n.record, n.tmp, &self) == -1)
-		msg_info("cannot write owner record '%s/%s': %s",
-		    show(c->lockdir), n.record, strerror(errno));
 
 	code = -1;
 	r = 0;
@@ -273,14 +278,20 @@ run(const struct cli *c)
 		if (c->dest != NULL)
 			stage_remove(&stage);
 		build_free_argv(c, argv);
-		lock_release(&l, also, false);
+		lock_release(&l, false);
 		return code;
 	}
 	st = child_wait(pid);
 	build_free_argv(c, argv);
 	if (c->dest != NULL)
 		code = build_finish(c, &stage, st, set_state, &rc);
-	lock_release(&l, also, !c->close_fd);
+	/*
+	 * Processes COMMAND left may hold on with our descriptor: the record
+	 * stays to say who started them, marked as let go (not crashed).
+	 */
+	if (!c->close_fd)
+		set_state("done", &rc);
+	lock_release(&l, !c->close_fd);
 	msg_verbose("released '%s' after %.3fs", show(c->key),
 	    now_mono() - held_at);
 	/* Die of SIGINT like COMMAND did, so a calling shell loop stops. */

@@ -1,7 +1,7 @@
 /*
- * --status: every key in LOCKDIR, from its lock file and its record, for
- * people (one line a key) and for scripts (--json, one object a line,
- * field names stable and documented in the man page).
+ * --status: every key in LOCKDIR, from its lock file and the record in
+ * it, for people (one line a key) and for scripts (--json, one object a
+ * line, field names stable and documented in the man page).
  * --clean: removes what --status calls stale, holding each key's lock
  * while it does, so that it can never remove anything of a live build.
  */
@@ -63,10 +63,6 @@ collect(int dirfd, const struct cli *c, size_t *count)
 
 		if (!keyfiles_for_entry(de->d_name, &f))
 			continue;
-		for (i = 0; i < n && strcmp(e[i].f.name, f.name) != 0; i++)
-			;
-		if (i < n)
-			continue;	/* its .lock and .owner both list it */
 		if (n == cap) {
 			struct entry *more;
 
@@ -328,13 +324,12 @@ clean_main(const struct cli *c)
 	for (i = 0; i < n; i++) {
 		struct keyinfo ki;
 		struct lock l;
-		const char *also[] = { e[i].f.record, e[i].f.tmp, NULL };
 		const char *key;
 
 		/* Holding the lock: no live build can be using any of it. */
 		if (lock_take(&l, dirfd, e[i].f.lock, false, false) != 1)
 			continue;
-		keyinfo_read(dirfd, &e[i].f, &ki);
+		keyinfo_read_held(l.fd, &ki);
 		key = key_of(&e[i], &ki, keybuf, sizeof(keybuf));
 		if (ki.record == 1 && !holder_dead(ki.holder)) {
 			/* A record of a live (or remote) holder: not ours. */
@@ -355,7 +350,7 @@ clean_main(const struct cli *c)
 		} else {
 			printf("removed unused lock file of '%s'\n", show(key));
 		}
-		lock_release(&l, also, false);
+		lock_release(&l, false);
 	}
 	free(e);
 	close(dirfd);

@@ -127,6 +127,17 @@ else
 	: "${TIME_SCALE:=1}"
 fi
 
+# seal_record: the body of an owner record on stdin, the whole record
+# (with its "lockbuild-owner 2 CKSUM LENGTH" header) on stdout, as a
+# lock file holds it.
+seal_record() {
+	_sr_body=$(mktemp) || return 1
+	cat >"$_sr_body"
+	printf 'lockbuild-owner 2 %s\n' "$(cksum <"$_sr_body")"
+	cat "$_sr_body"
+	rm -f "$_sr_body"
+}
+
 # gone PID: PID has exited (a zombie, or reaped).
 gone() {
 	_st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 0

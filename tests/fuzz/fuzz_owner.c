@@ -1,7 +1,11 @@
 /*
  * libFuzzer harness for the owner record parser (src/owner.c).  Anyone
  * who can write LOCKDIR can plant a record, so owner_parse() sees
- * arbitrary bytes.  Checks, for every input:
+ * arbitrary bytes.  Each input is parsed twice: as it is (the header
+ * path: checksum, length, trailing bytes), and as the body of a record
+ * whose header the harness writes with the right checksum, so that
+ * mutations reach the field parser instead of failing the checksum.
+ * Checks, for every parse:
  *  - owner_parse() never crashes; on failure the struct is all zero;
  *  - when it parses: owner_format() succeeds within OWNER_RECORD_MAX,
  *    parsing that text gives an identical struct, and formatting again
@@ -17,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cksum.h"
 #include "owner.h"
 
 #define CHECK(cond) do {						\
@@ -57,19 +62,17 @@ all_zero(const void *p, size_t n)
 	return 1;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void
+check_parse(const char *data, size_t size)
 {
 	static struct owner a, b;
 	static char text[OWNER_RECORD_MAX + 1], text2[OWNER_RECORD_MAX + 1];
 	char desc[1024];
 	int n, n2;
 
-	if (owner_parse((const char *)data, size, &a) == -1) {
+	if (owner_parse(data, size, &a) == -1) {
 		CHECK(all_zero(&a, sizeof(a)));
-		return 0;
+		return;
 	}
 	n = owner_format(&a, text, OWNER_RECORD_MAX);
 	CHECK(n > 0 && (size_t)n <= OWNER_RECORD_MAX);
@@ -84,5 +87,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (const char *p = desc; *p != '\0'; p++)
 		CHECK((unsigned char)*p >= 0x20 && *p != 0x7f);
 #endif
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char sealed[OWNER_RECORD_MAX + 64];
+	int h;
+
+	check_parse((const char *)data, size);
+	if (size > OWNER_RECORD_MAX)
+		return 0;
+	h = snprintf(sealed, sizeof(sealed), "lockbuild-owner 2 %lu %zu\n",
+	    (unsigned long)cksum(data, size), size);
+	memcpy(sealed + h, data, size);
+	check_parse(sealed, (size_t)h + size);
 	return 0;
 }

@@ -28,7 +28,7 @@ field() {
 
 # --- cleanup after a run -----------------------------------------------------
 "$LB" "$L" k true
-is "$(ls -A "$L")" "" "after a normal run no .lock/.owner files remain"
+is "$(ls -A "$L")" "" "after a normal run no lock file remains"
 "$LB" "$L" k false
 is "$(ls -A "$L")" "" "after a failing COMMAND no files remain"
 
@@ -90,7 +90,7 @@ key="rec key/1"
 name=rec%20key%2F1
 before=$(date +%s)
 "$LB" "$L" "$key" sh -c '
-	cat "$1/$2.owner" >"$3/rec"
+	cat "$1/$2.lock" >"$3/rec"
 	echo "$PPID" >"$3/lbpid"
 	cat "/proc/$PPID/stat" >"$3/lbstat"
 	ls -A "$1" >"$3/ls"
@@ -99,7 +99,10 @@ before=$(date +%s)
 is "$?" 0 "COMMAND that reads its owner record exits 0"
 after=$(date +%s)
 rec=$T/rec
-is "$(sed -n 1p "$rec")" "lockbuild-owner 1" "record starts with 'lockbuild-owner 1'"
+like "$(sed -n 1p "$rec")" '^lockbuild-owner 2 [0-9]+ [0-9]+$' \
+	"the lock file holds the record: 'lockbuild-owner 2 CKSUM LENGTH'"
+is "$(sed -n '1s/^lockbuild-owner 2 //p' "$rec")" "$(tail -n +2 "$rec" | cksum)" \
+	"record header: CKSUM LENGTH are what cksum(1) prints for the rest"
 is "$(field pid "$rec")" "$(cat "$T/lbpid")" "record: pid= is lockbuild's pid"
 # Field 22 of /proc/PID/stat, counted after the last ')' (field 2 ends there).
 start=$(sed 's/.*) //' "$T/lbstat" | cut -d' ' -f20)
@@ -119,14 +122,14 @@ is "$(field state "$rec")" building "record: state=building"
 is "$(field key "$rec")" "$key" "record: key="
 like "$(field cmd "$rec")" '^sh -c ' "record: cmd= is COMMAND"
 is "$(grep -c '^cmd=' "$rec")" 1 "record: the multi-line cmd is one escaped line"
-is "$(sort "$T/ls" | tr '\n' ' ')" "$name.lock $name.owner " \
-	"while held: the .lock and .owner files, no temporary"
+is "$(sort "$T/ls" | tr '\n' ' ')" "$name.lock " \
+	"while held: the lock file alone, no record file or temporary"
 is "$(cat "$T/env-key")" "$key" "LOCKBUILD_KEY is the key, unescaped"
 is "$(cat "$T/env-dir")" "$L" "LOCKBUILD_LOCKDIR is LOCKDIR"
 is "$(ls -A "$L")" "" "record and lock file removed afterwards"
 
 key=$(printf 'new\nline\ttab')
-"$LB" "$L" "$key" sh -c 'cat "$1"/*.owner >"$2"' sh "$L" "$T/rec2"
+"$LB" "$L" "$key" sh -c 'cat "$1"/*.lock >"$2"' sh "$L" "$T/rec2"
 is "$(field key "$T/rec2")" 'new\nline\ttab' "record: key= is escaped C-style (newline, tab)"
 is "$(wc -l <"$T/rec2" | tr -d ' ')" "$(wc -l <"$T/rec" | tr -d ' ')" \
 	"record with a newline in the key has no extra lines"
@@ -148,7 +151,8 @@ is "$?" 75 "the background sleep still holds the key: -n gives 75"
 like "$(cat "$T/err")" "pids ([0-9]+, )*$bg([^0-9]|$)" \
 	"message names the sleep's pid"
 ok "the lock file stays while the sleep runs" [ -f "$L/bg.lock" ]
-ok "the owner record stays while the sleep runs" [ -f "$L/bg.owner" ]
+is "$(field state "$L/bg.lock")" done \
+	"its record stays, marked as let go: state=done"
 like "$(cat "$T/err")" \
 	"^lockbuild: 'bg' is held by processes left behind by pid $(cat "$T/bglb") \(.*\), which has finished: pids " \
 	"message names the exited lockbuild from its record"
@@ -206,15 +210,13 @@ is "$?" 73 "lock file is a FIFO: 73 (no hang)"
 like "$(cat "$T/err")" "^lockbuild: .*fifo\.lock" "FIFO lock file: message"
 ok "FIFO lock file: COMMAND did not run" [ ! -e "$T/ran-fifo" ]
 
-# The owner record and its temporary are replaced, never written through.
-ln -s "$T/victim" "$L/own.owner"
-ln -s "$T/victim" "$L/.own.owner-tmp"
-timeout 5 "$LB" "$L" own sh -c 'cat "$1/own.owner"' sh "$L" >"$T/own.out"
-is "$?" 0 "symlinks as owner record and its temporary: COMMAND runs"
-is "$(sed -n 1p "$T/own.out")" "lockbuild-owner 1" \
-	"... and the record is a fresh file"
-is "$(cat "$T/victim")" precious "owner record symlinks: victim content unchanged"
-is "$(vstat)" "$v0" "owner record symlinks: victim size, mtime, inode unchanged"
+# A lock file planted with a record in it: only ever overwritten in place.
+printf 'lockbuild-owner 2 1 2\nxx\n' >"$L/own.lock"
+timeout 5 "$LB" "$L" own sh -c 'cat "$1/own.lock"' sh "$L" >"$T/own.out"
+is "$?" 0 "a lock file with a garbage record: COMMAND runs"
+like "$(sed -n 1p "$T/own.out")" '^lockbuild-owner 2 ' \
+	"... with its own record written over the garbage"
+ok "... and no other file was made for it" absent "$L/own.owner" "$L/.own.owner-tmp"
 
 # --- -F: COMMAND replaces lockbuild ------------------------------------------
 mkdir "$T/f"
@@ -224,8 +226,8 @@ ok "-F: COMMAND is running" wait_for "$T/f/ready"
 is "$(cat "$T/f/cpid")" "$p" "-F: COMMAND runs as lockbuild's pid"
 timeout 5 "$LB" -n "$L" nofork true 2>/dev/null
 is "$?" 75 "-F: COMMAND holds the key"
-is "$(field pid "$L/nofork.owner")" "$p" "-F: record pid= is that pid"
-is "$(field state "$L/nofork.owner")" exec "-F: record state=exec"
+is "$(field pid "$L/nofork.lock")" "$p" "-F: record pid= is that pid"
+is "$(field state "$L/nofork.lock")" exec "-F: record state=exec"
 : >"$T/f/release"
 reap "$p"
 is "$rc" 0 "-F: exit status is COMMAND's"
@@ -234,13 +236,13 @@ ok "-F: lock file stays (nobody left to clean)" [ -f "$L/nofork.lock" ]
 is "$?" 0 "-F: after COMMAND exits, the key is free"
 is "$(cat "$T/err")" "" "-F: the next holder does not call it a failure"
 ok "-F: the next holder cleans up" \
-	absent "$L/nofork.lock" "$L/nofork.owner"
+	absent "$L/nofork.lock"
 "$LB" -F "$L" nofork sh -c 'exit 42'
 is "$?" 42 "-F: COMMAND's status 42"
 "$LB" -F "$L" nofork lockbuild-no-such-command-$$ 2>/dev/null
 is "$?" 127 "-F: missing COMMAND: 127"
 ok "-F: failed exec releases and cleans up" \
-	absent "$L/nofork.lock" "$L/nofork.owner"
+	absent "$L/nofork.lock"
 
 rm -f "$L/sym.lock" "$L/dangle.lock" "$L/fifo.lock"
 rmdir "$L/dir.lock"

@@ -90,7 +90,7 @@ ok "relative DEST: published" test -f "$W/rel/out/x"
 
 # The owner record while COMMAND runs: state building, dest and staging.
 "$LB" "$L" ownkey -o "$W/o" sh -c '
-	cp "$LOCKBUILD_LOCKDIR/ownkey.owner" "$0/owner"
+	cp "$LOCKBUILD_LOCKDIR/ownkey.lock" "$0/owner"
 	printf "%s\n" "$LOCKBUILD_STAGING" >"$0/staging"
 	: >"$LOCKBUILD_STAGING/x"' "$T"
 is "$?" 0 "owner record: exit 0"

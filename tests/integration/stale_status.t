@@ -11,11 +11,10 @@ boot=$(cat /proc/sys/kernel/random/boot_id)
 host=$(hostname)
 pidns=$(readlink /proc/self/ns/pid)
 
-record() {	# record NAME PID START BOOT [STATE] [DEST]
-	printf 'lockbuild-owner 1\npid=%s\nstart=%s\nuid=%s\nsince=%s\nboot=%s\npidns=%s\nhost=%s\nstate=%s\nkey=%s\ncmd=make tools\ndest=%s\nstaging=\n' \
+record() {	# record NAME PID START BOOT [STATE] [DEST]: a lock file with it
+	printf 'pid=%s\nstart=%s\nuid=%s\nsince=%s\nboot=%s\npidns=%s\nhost=%s\nstate=%s\nkey=%s\ncmd=make tools\ndest=%s\nstaging=\n' \
 		"$2" "$3" "$(id -u)" "$(($(date +%s) - 41))" "$4" "$pidns" "$host" \
-		"${5:-building}" "$1" "${6:-}" >"$L/$1.owner"
-	: >"$L/$1.lock"
+		"${5:-building}" "$1" "${6:-}" | seal_record >"$L/$1.lock"
 }
 
 # A live pid (this shell) with the wrong start time: the pid was reused.
@@ -85,9 +84,10 @@ like "$err" "held by processes left behind by pid $o .*which has exited: pids [0
 	"the conflict message blames the processes left behind, with their pids"
 
 # A holder that finished while a process it left behind held on: its
-# record stays, marked released (write bits cleared), and is no crash.
+# record stays, marked released (state=done), and is no crash.
 "$LB" "$L" daemon -- sh -c 'sleep 1 </dev/null >/dev/null 2>&1 & echo $! >"$0/daemon.pid"' "$T"
-is "$(stat -c %a "$L/daemon.owner")" 444 "a finished holder's record is marked released"
+is "$(sed -n 's/^state=//p' "$L/daemon.lock")" done \
+	"a finished holder's record is marked released: state=done"
 like "$("$LB" --status "$L" daemon)" "^daemon: exclusive; holder pid [0-9]+ .*, gone, done \[orphaned\]$" \
 	"while its leftover holds the key: state done, orphaned"
 "$LB" -w 10 "$L" daemon true 2>"$T/daemon.err"
@@ -107,16 +107,15 @@ like "$err" "which has finished: pids $(cat "$T/bgw.pid"); not waiting" \
 	"a waiter is not named as a holder, the process left behind is"
 wait "$waiter"
 
-# A record that is a symlink to a victim: never followed, never written.
+# A lock file that is a symlink to a victim: never followed, never written.
 echo precious >"$T/victim"
-ln -s "$T/victim" "$L/linked.owner"
-: >"$L/linked.lock"
-like "$("$LB" --status "$L" linked)" "^linked: free; owner record unreadable \[bad-record\]$" \
-	"a symlinked record is reported unreadable"
+ln -s "$T/victim" "$L/linked.lock"
+like "$("$LB" --status "$L" linked)" "^linked: unknown; owner record unreadable \[bad-record\]$" \
+	"a symlinked lock file is reported unreadable"
 # A record written by another user naming our DEST's staging dir.
 mkdir -p "$T/pub/.lockbuild.AAAAAAAA.out/out"
 record foreign 999999 1 "$boot" building "$T/pub/out"
-chown 65534 "$L/foreign.owner" 2>/dev/null || :
+chown 65534 "$L/foreign.lock" 2>/dev/null || :
 
 kill -CONT "$stopped"; kill "$live" "$stopped" 2>/dev/null
 wait "$live" "$stopped" 2>/dev/null
@@ -127,13 +126,16 @@ is "$rc" 0 "--clean exits 0"
 like "$clean" "removed stale record of 'reused'" "--clean removes the reused-pid record"
 like "$clean" "removed stale record of 'oldboot'" "--clean removes the old-boot record"
 is "$(cat "$T/victim")" "precious" "the symlink's victim is untouched"
-if [ "$(stat -c %u "$L/foreign.owner" 2>/dev/null || echo 65534)" = 65534 ] && [ "$(id -u)" = 0 ]; then
+if [ "$(stat -c %u "$L/foreign.lock" 2>/dev/null || echo 65534)" = 65534 ] && [ "$(id -u)" = 0 ]; then
 	ok "a record owned by another user does not get our staging dirs removed" \
 		test -d "$T/pub/.lockbuild.AAAAAAAA.out"
 else
 	skip "cannot chown a record to another user here"
 fi
-is "$(ls -A "$L")" "" "--clean leaves LOCKDIR empty"
+ok "--clean leaves a symlinked lock file alone (it cannot lock it)" \
+	test -L "$L/linked.lock"
+rm "$L/linked.lock"
+is "$(ls -A "$L")" "" "--clean leaves LOCKDIR empty of everything else"
 out=$("$LB" --status "$L"); rc=$?
 is "$rc" 0 "--status exits 0 after --clean"
 is "$out" "" "and lists nothing"

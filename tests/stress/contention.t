@@ -46,7 +46,7 @@ echo $((n + 1)) >"$d/count"
 pid=
 while IFS= read -r line; do
 	case $line in pid=*) pid=${line#pid=} ;; esac
-done <"$LOCKBUILD_LOCKDIR/$2.owner"
+done <"$LOCKBUILD_LOCKDIR/$2.lock"
 [ "$pid" = "$PPID" ] ||
 	echo "record: '$2' names pid '$pid' while $PPID holds it" >>"$d/violations"
 [ "$LOCKBUILD_KEY" = "$2" ] || echo "LOCKBUILD_KEY '$LOCKBUILD_KEY'" >>"$d/violations"

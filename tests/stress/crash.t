@@ -106,7 +106,7 @@ while [ "$r" -lt "$WAIT_ROUNDS" ]; do
 	rc=$?
 	[ "$rc" -eq $((128 + $(signum "$sig"))) ] ||
 		viol "wait round $r ($sig): waiting lockbuild exited $rc"
-	pid=$(sed -n 's/^pid=//p' "$L/k.owner" 2>/dev/null)
+	pid=$(sed -n 's/^pid=//p' "$L/k.lock" 2>/dev/null)
 	[ "$pid" = "$holder" ] ||
 		viol "wait round $r ($sig): record names '$pid', holder is $holder"
 	: >"$T/release"
@@ -174,7 +174,7 @@ for c in 1 2 3; do
 	p=$!
 	busy_wait "$T/checked"
 	t0=$(date +%s%N)
-	while [ -e "$L/k.owner" ]; do :; done
+	while [ -e "$L/k.lock" ]; do :; done
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	wait "$p"
 	[ "$c" -gt 1 ] && [ "$ms" -gt "$pub_ms" ] && pub_ms=$ms
@@ -192,7 +192,7 @@ while [ "$r" -lt "$PUBLISH_ROUNDS" ]; do
 	p=$!
 	busy_wait "$T/checked" || viol "publish round $r: --check never ran"
 	spin $(($(od -An -N2 -tu2 /dev/urandom) % (maxd + 1) * per_ms))
-	kstate=$(sed -n 's/^state=//p' "$L/k.owner" 2>/dev/null)
+	kstate=$(sed -n 's/^state=//p' "$L/k.lock" 2>/dev/null)
 	kill -s "$sig" "$p" 2>/dev/null
 	wait "$p" 2>/dev/null
 	rc=$?

@@ -1,12 +1,14 @@
 /*
  * Unit tests for src/owner.c (the owner record: format, strict parse,
- * safe read and write, judging whether the holder is still there) and
- * src/proc.c (parsing /proc/PID/stat, process states).
+ * safe read and write, judging whether the holder is still there),
+ * src/cksum.c (its checksum) and src/proc.c (parsing /proc/PID/stat,
+ * process states).
  */
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,12 +22,48 @@
 
 #include <cmocka.h>
 
+#include "cksum.h"
 #include "owner.h"
 #include "proc.h"
 
-#define HEADER "lockbuild-owner 1\n"
+#define HEADER "lockbuild-owner 2 "
+#define V1 "lockbuild-owner 1\n"
 
 static char text[OWNER_RECORD_MAX + 64];
+
+/*
+ * Most cases below are about the body, so they are written as version 1
+ * records (a bare header line) and sealed here: the header is replaced
+ * by a version 2 one with the body's cksum and length.  Anything else
+ * is passed through as it is.
+ */
+static const char *
+seal(const char *t, size_t len, size_t *outlen)
+{
+	static char buf[OWNER_RECORD_MAX + 128];
+	size_t blen, hlen;
+
+	if (len < strlen(V1) || memcmp(t, V1, strlen(V1)) != 0 ||
+	    len - strlen(V1) > OWNER_RECORD_MAX) {
+		*outlen = len;
+		return t;
+	}
+	blen = len - strlen(V1);
+	hlen = (size_t)snprintf(buf, sizeof(buf), HEADER "%lu %zu\n",
+	    (unsigned long)cksum(t + strlen(V1), blen), blen);
+	memcpy(buf + hlen, t + strlen(V1), blen);
+	*outlen = hlen + blen;
+	return buf;
+}
+
+static int
+parse_sealed(const char *t, size_t len, struct owner *o)
+{
+	size_t n;
+	const char *s = seal(t, len, &n);
+
+	return owner_parse(s, n, o);
+}
 
 static void
 fill_owner(struct owner *o)
@@ -85,6 +123,16 @@ assert_format_round_trip(const struct owner *o)
 			assert_true(c >= 0x20 && c < 0x7f);
 	}
 	assert_int_equal(lines, 13);	/* header and 12 fields */
+	/* The header's checksum and length are cksum(1)'s of the rest. */
+	{
+		char want[64];
+		const char *body = strchr(text, '\n') + 1;
+		size_t blen = (size_t)len - (size_t)(body - text);
+
+		snprintf(want, sizeof(want), HEADER "%lu %zu\n",
+		    (unsigned long)cksum(body, blen), blen);
+		assert_memory_equal(text, want, strlen(want));
+	}
 	assert_int_equal(owner_parse(text, (size_t)len, &back), 0);
 	assert_owner_equal(&back, o);
 }
@@ -166,7 +214,7 @@ assert_parse_fails(const char *t, size_t len, const char *what)
 	static struct owner o;
 
 	errno = 0;
-	if (owner_parse(t, len, &o) != -1)
+	if (parse_sealed(t, len, &o) != -1)
 		fail_msg("owner_parse accepted %s", what);
 	assert_int_equal(errno, EINVAL);
 }
@@ -180,7 +228,7 @@ test_parse_rejects(void **state)
 	REJECT("");
 	REJECT("lockbuild-owner 1");
 	REJECT("lockbuild-owner 1\n");
-	REJECT("lockbuild-owner 2\npid=1\nsince=1\n");
+	REJECT("lockbuild-owner 3\npid=1\nsince=1\n");
 	REJECT("lockbuild-owner 10\npid=1\nsince=1\n");
 	REJECT("Lockbuild-owner 1\npid=1\nsince=1\n");
 	REJECT("lockbuild-owner 1\r\npid=1\nsince=1\n");
@@ -238,7 +286,7 @@ test_parse_minimal_and_unknown_fields(void **state)
 	static struct owner o;
 
 	(void)state;
-	assert_int_equal(owner_parse(t, sizeof(t) - 1, &o), 0);
+	assert_int_equal(parse_sealed(t, sizeof(t) - 1, &o), 0);
 	assert_int_equal(o.pid, 77);
 	assert_true(o.since == 1234);
 	assert_string_equal(o.host, "h");
@@ -246,19 +294,46 @@ test_parse_minimal_and_unknown_fields(void **state)
 	assert_string_equal(o.key, "");
 	assert_string_equal(o.cmd, "");
 	/* A value may contain '='. */
-	assert_int_equal(owner_parse(eq, sizeof(eq) - 1, &o), 0);
+	assert_int_equal(parse_sealed(eq, sizeof(eq) - 1, &o), 0);
 	assert_string_equal(o.cmd, "a=b==c");
 }
 
-/* Pads a valid record with an unknown field to exactly len bytes. */
+/* A valid record of len bytes in buf, if its header is hlen bytes long. */
+static bool
+try_padded(char *buf, size_t len, size_t hlen, char pad)
+{
+	static const char head[] = "pid=1\nsince=2\nx=";
+	char hdr[64];
+	size_t blen = len - hlen;
+
+	memcpy(buf + hlen, head, sizeof(head) - 1);
+	memset(buf + hlen + sizeof(head) - 1, pad, blen - sizeof(head));
+	buf[len - 1] = '\n';
+	snprintf(hdr, sizeof(hdr), HEADER "%lu %zu\n",
+	    (unsigned long)cksum(buf + hlen, blen), blen);
+	if (strlen(hdr) != hlen)
+		return false;
+	memcpy(buf, hdr, hlen);
+	return true;
+}
+
+/*
+ * A valid record padded with an unknown field to exactly len bytes.  The
+ * header's length depends on the checksum in it: try header lengths and
+ * padding bytes until one fits.
+ */
 static void
 padded_record(char *buf, size_t len)
 {
-	static const char head[] = "lockbuild-owner 1\npid=1\nsince=2\nx=";
+	size_t hlen;
+	char pad;
 
-	memcpy(buf, head, sizeof(head) - 1);
-	memset(buf + sizeof(head) - 1, 'a', len - (sizeof(head) - 1) - 1);
-	buf[len - 1] = '\n';
+	for (pad = 'a'; pad <= 'z'; pad++)
+		for (hlen = strlen(HEADER) + 4; hlen < strlen(HEADER) + 32;
+		    hlen++)
+			if (try_padded(buf, len, hlen, pad))
+				return;
+	fail_msg("no header fits a record of %zu bytes", len);
 }
 
 static void
@@ -303,7 +378,7 @@ test_parse_string_too_long(void **state)
 		    "lockbuild-owner 1\npid=1\nsince=1\n%s=", f[i].field);
 		memset(text + n, 's', f[i].size - 1);
 		strcpy(text + n + f[i].size - 1, "\n");
-		assert_int_equal(owner_parse(text, strlen(text), &o), 0);
+		assert_int_equal(parse_sealed(text, strlen(text), &o), 0);
 		/* size bytes do not. */
 		memset(text + n, 's', f[i].size);
 		strcpy(text + n + f[i].size, "\n");
@@ -331,6 +406,61 @@ test_parse_rejects_numbers_with_leading_white_space(void **state)
 	REJECT("lockbuild-owner 1\npid=\r5\nsince=1\n");
 	REJECT("lockbuild-owner 1\npid=5\nsince=\f1\n");
 	REJECT("lockbuild-owner 1\npid=5\nsince=1\nuid=\t0\n");
+}
+
+/* What cksum(1) prints, for a few inputs (computed with coreutils). */
+static void
+test_cksum_is_posix(void **state)
+{
+	static char x300[300];
+
+	(void)state;
+	assert_int_equal(cksum("", 0), 4294967295u);
+	assert_int_equal(cksum("a\n", 2), 2418082923u);
+	assert_int_equal(cksum("hello world\n", 12), 3733384285u);
+	memset(x300, 'x', sizeof(x300));
+	assert_int_equal(cksum(x300, sizeof(x300)), 3786917833u);
+}
+
+/* The header: checksum and length must match the body exactly. */
+static void
+test_parse_header(void **state)
+{
+	static const char body[] = "pid=1\nsince=2\n";
+	static struct owner o;
+	unsigned long sum = cksum(body, sizeof(body) - 1);
+	size_t len;
+
+	(void)state;
+	len = (size_t)snprintf(text, sizeof(text), HEADER "%lu %zu\n%s", sum,
+	    sizeof(body) - 1, body);
+	assert_int_equal(owner_parse(text, len, &o), 0);
+	assert_int_equal(o.pid, 1);
+	/* Bytes past the body (an older record's tail) are ignored. */
+	memcpy(text + len, "ce=9\n\n\n", 8);
+	assert_int_equal(owner_parse(text, len + 8, &o), 0);
+	assert_true(o.since == 2);
+	/* One byte changed in the body: a torn or forged record. */
+	text[len - 2] = '3';
+	assert_parse_fails(text, len, "a body that does not match its cksum");
+	/* Too short for its length, a wrong sum, malformed numbers. */
+	len = (size_t)snprintf(text, sizeof(text), HEADER "%lu %zu\n%s", sum,
+	    sizeof(body), body);
+	assert_parse_fails(text, len, "a length past the end");
+	len = (size_t)snprintf(text, sizeof(text), HEADER "%lu %zu\n%s",
+	    sum ^ 1, sizeof(body) - 1, body);
+	assert_parse_fails(text, len, "a wrong checksum");
+	len = (size_t)snprintf(text, sizeof(text), HEADER "%lu %zu\n%s", sum,
+	    sizeof(body) - 2, body);
+	assert_parse_fails(text, len, "a length cutting the last line");
+	REJECT("lockbuild-owner 2 0 0\n");
+	REJECT("lockbuild-owner 2 1\npid=1\nsince=1\n");
+	REJECT("lockbuild-owner 2  1 12\npid=1\nsince=1\n");
+	REJECT("lockbuild-owner 2 +1 12\npid=1\nsince=1\n");
+	REJECT("lockbuild-owner 2 1 12 \npid=1\nsince=1\n");
+	REJECT("lockbuild-owner 2 4294967296 12\npid=1\nsince=1\n");
+	REJECT("lockbuild-owner 2 1 99999999999999999999999\npid=1\n");
+	REJECT("lockbuild-owner 2 1 65537\npid=1\nsince=1\n");
 }
 
 /* A temporary LOCKDIR for one test. */
@@ -380,29 +510,15 @@ teardown_dir(void **state)
 	return 0;
 }
 
-static void
-write_file(int dirfd, const char *name, const char *data, size_t len)
+/* A lock file as lock_take leaves it: regular, read-write, mode m. */
+static int
+lock_file(struct tmpdir *d, const char *name, mode_t m)
 {
-	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	int fd = openat(d->fd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
 	assert_true(fd != -1);
-	assert_int_equal(write(fd, data, len), (ssize_t)len);
-	assert_int_equal(close(fd), 0);
-}
-
-static void
-assert_file_is(int dirfd, const char *name, const char *want)
-{
-	char buf[256];
-	ssize_t n;
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW);
-
-	assert_true(fd != -1);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	assert_true(n >= 0);
-	buf[n] = '\0';
-	assert_string_equal(buf, want);
+	assert_int_equal(fchmod(fd, m), 0);
+	return fd;
 }
 
 static void
@@ -410,72 +526,64 @@ test_write_read_round_trip(void **state)
 {
 	struct tmpdir *d = *state;
 	static struct owner o, back;
+	static char raw[OWNER_RECORD_MAX];
 	struct stat st;
-	uid_t fuid = (uid_t)-1;
+	uid_t writer = 12345;
+	off_t size = 0;
+	int fd = lock_file(d, "k.lock", 0644);
+	ssize_t n;
 
+	assert_int_equal(owner_read(fd, &back, &writer), 0);	/* empty */
 	fill_owner(&o);
 	strcpy(o.cmd, "make\n\"tools\"\t\xc3\xa9");
-	assert_int_equal(owner_write(d->fd, "k.owner", ".k.owner-tmp", &o), 0);
-	assert_int_equal(owner_read(d->fd, "k.owner", &back, &fuid), 1);
+	assert_int_equal(owner_write(fd, &o, &size), 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_true(size == st.st_size);
+	assert_int_equal(owner_read(fd, &back, &writer), 1);
 	assert_owner_equal(&back, &o);
-	assert_int_equal(fuid, getuid());
-	/* The temporary is gone. */
-	assert_int_equal(fstatat(d->fd, ".k.owner-tmp", &st,
-	    AT_SYMLINK_NOFOLLOW), -1);
-	assert_int_equal(errno, ENOENT);
-	assert_int_equal(fstatat(d->fd, "k.owner", &st, 0), 0);
-	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(writer, getuid());
+	/* The only file is the lock file. */
+	assert_int_equal(fstatat(d->fd, ".k.owner-tmp", &st, 0), -1);
 
-	/* Rewritten: the new record replaces the old one. */
-	strcpy(o.state, "publishing");
+	/* A shorter record over a longer one: padded, read back whole. */
+	strcpy(o.state, "done");
 	o.pid = 99;
-	assert_int_equal(owner_write(d->fd, "k.owner", ".k.owner-tmp", &o), 0);
-	assert_int_equal(owner_read(d->fd, "k.owner", &back, NULL), 1);
+	assert_int_equal(owner_write(fd, &o, &size), 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_true(st.st_size == size);
+	assert_int_equal(owner_read(fd, &back, NULL), 1);
 	assert_owner_equal(&back, &o);
+	n = pread(fd, raw, sizeof(raw), 0);
+	assert_true(n == st.st_size);
+	assert_int_equal(raw[n - 1], '\n');
+	assert_int_equal(raw[n - 2], '\n');	/* padding, not old text */
 
-	/* A temporary left behind by a killed writer does not stop it. */
-	write_file(d->fd, ".k.owner-tmp", "junk", 4);
-	o.pid = 100;
-	assert_int_equal(owner_write(d->fd, "k.owner", ".k.owner-tmp", &o), 0);
-	assert_int_equal(owner_read(d->fd, "k.owner", &back, NULL), 1);
-	assert_int_equal(back.pid, 100);
+	/* Others may write a group-writable file: writer unknown. */
+	assert_int_equal(fchmod(fd, 0664), 0);
+	assert_int_equal(owner_read(fd, &back, &writer), 1);
+	assert_int_equal(writer, (uid_t)-1);
+	close(fd);
 }
 
-/* Symbolic links are never followed, for reading or writing. */
+/* A record that stays torn (or was forged badly) is refused. */
 static void
-test_symlinks_not_followed(void **state)
+test_read_bad_checksum(void **state)
 {
 	struct tmpdir *d = *state;
 	static struct owner o, back;
-	char link[64];
-	ssize_t n;
+	off_t size = 0;
+	int fd = lock_file(d, "t.lock", 0644);
+	char c;
 
 	fill_owner(&o);
-	/* A link to a valid record is still refused. */
-	assert_int_equal(owner_write(d->fd, "real.owner", ".real.owner-tmp",
-	    &o), 0);
-	assert_int_equal(symlinkat("real.owner", d->fd, "a.owner"), 0);
+	assert_int_equal(owner_write(fd, &o, &size), 0);
+	assert_int_equal(pread(fd, &c, 1, size - 3), 1);
+	c ^= 1;
+	assert_int_equal(pwrite(fd, &c, 1, size - 3), 1);
 	errno = 0;
-	assert_int_equal(owner_read(d->fd, "a.owner", &back, NULL), -1);
+	assert_int_equal(owner_read(fd, &back, NULL), -1);
 	assert_int_equal(errno, EINVAL);
-
-	write_file(d->fd, "target", "precious", 8);
-	assert_int_equal(symlinkat("target", d->fd, "b.owner"), 0);
-	errno = 0;
-	assert_int_equal(owner_read(d->fd, "b.owner", &back, NULL), -1);
-	assert_int_equal(errno, EINVAL);
-	assert_file_is(d->fd, "target", "precious");
-
-	/* Writing through a planted temporary or record link: target kept. */
-	assert_int_equal(symlinkat("target", d->fd, ".c.owner-tmp"), 0);
-	assert_int_equal(owner_write(d->fd, "c.owner", ".c.owner-tmp", &o), 0);
-	assert_file_is(d->fd, "target", "precious");
-	assert_int_equal(owner_write(d->fd, "b.owner", ".b.owner-tmp", &o), 0);
-	assert_file_is(d->fd, "target", "precious");
-	/* b.owner is now a regular file, a record. */
-	n = readlinkat(d->fd, "b.owner", link, sizeof(link));
-	assert_int_equal(n, -1);
-	assert_int_equal(owner_read(d->fd, "b.owner", &back, NULL), 1);
+	close(fd);
 }
 
 static void
@@ -484,38 +592,30 @@ test_read_special_files(void **state)
 	struct tmpdir *d = *state;
 	static struct owner back;
 	static char big[100 * 1024];
+	int fd;
 
-	/* A FIFO without a writer: refused at once, not waited on. */
-	assert_int_equal(mkfifoat(d->fd, "fifo.owner", 0644), 0);
-	alarm(10);	/* a hang kills the test instead of the run */
+	assert_int_equal(mkdirat(d->fd, "dir.lock", 0755), 0);
+	fd = openat(d->fd, "dir.lock", O_RDONLY | O_DIRECTORY);
 	errno = 0;
-	assert_int_equal(owner_read(d->fd, "fifo.owner", &back, NULL), -1);
-	alarm(0);
+	assert_int_equal(owner_read(fd, &back, NULL), -1);
 	assert_int_equal(errno, EINVAL);
-
-	assert_int_equal(mkdirat(d->fd, "dir.owner", 0755), 0);
-	errno = 0;
-	assert_int_equal(owner_read(d->fd, "dir.owner", &back, NULL), -1);
-	assert_int_equal(errno, EINVAL);
+	close(fd);
 
 	/* 100 KB: not ours, even if it starts like a record. */
 	padded_record(big, sizeof(big));
-	write_file(d->fd, "big.owner", big, sizeof(big));
+	fd = lock_file(d, "big.lock", 0644);
+	assert_int_equal(write(fd, big, sizeof(big)), (ssize_t)sizeof(big));
 	errno = 0;
-	assert_int_equal(owner_read(d->fd, "big.owner", &back, NULL), -1);
+	assert_int_equal(owner_read(fd, &back, NULL), -1);
 	assert_int_equal(errno, EINVAL);
+	close(fd);
 
-	write_file(d->fd, "empty.owner", "", 0);
+	fd = lock_file(d, "junk.lock", 0644);
+	assert_int_equal(write(fd, "hello\n", 6), 6);
 	errno = 0;
-	assert_int_equal(owner_read(d->fd, "empty.owner", &back, NULL), -1);
+	assert_int_equal(owner_read(fd, &back, NULL), -1);
 	assert_int_equal(errno, EINVAL);
-
-	write_file(d->fd, "junk.owner", "hello\n", 6);
-	errno = 0;
-	assert_int_equal(owner_read(d->fd, "junk.owner", &back, NULL), -1);
-	assert_int_equal(errno, EINVAL);
-
-	assert_int_equal(owner_read(d->fd, "none.owner", &back, NULL), 0);
+	close(fd);
 }
 
 static void
@@ -798,6 +898,8 @@ main(void)
 		cmocka_unit_test(test_format_parse_round_trip),
 		cmocka_unit_test(test_format_worst_case_fits),
 		cmocka_unit_test(test_format_small_buffer),
+		cmocka_unit_test(test_cksum_is_posix),
+		cmocka_unit_test(test_parse_header),
 		cmocka_unit_test(test_parse_rejects),
 		cmocka_unit_test(test_parse_minimal_and_unknown_fields),
 		cmocka_unit_test(test_parse_size_limit),
@@ -805,7 +907,7 @@ main(void)
 		cmocka_unit_test(test_parse_rejects_numbers_with_leading_white_space),
 		cmocka_unit_test_setup_teardown(test_write_read_round_trip,
 		    setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(test_symlinks_not_followed,
+		cmocka_unit_test_setup_teardown(test_read_bad_checksum,
 		    setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_read_special_files,
 		    setup_dir, teardown_dir),
