@@ -39,8 +39,8 @@ judge(struct keyinfo *ki)
 	}
 }
 
-void
-keyinfo_read(int dirfd, const struct keyfiles *f, struct keyinfo *ki)
+static void
+read_once(int dirfd, const struct keyfiles *f, struct keyinfo *ki)
 {
 	struct stat st;
 	bool shared = false;
@@ -59,13 +59,40 @@ keyinfo_read(int dirfd, const struct keyfiles *f, struct keyinfo *ki)
 	r = lock_probe(fd, &shared);
 	ki->lock = r == 0 ? LS_FREE : r == 1 ? (shared ? LS_SHARED :
 	    LS_EXCLUSIVE) : LS_UNKNOWN;
-	/* Deleted meanwhile: its holder let go normally (see lock.c). */
-	if (r == 0 && fstat(fd, &st) == 0 && st.st_nlink == 0) {
+	/*
+	 * Deleted meanwhile: its holder let go normally (see lock.c), and
+	 * whoever holds it now is about to notice and move to a new file.
+	 */
+	if (fstat(fd, &st) == 0 && st.st_nlink == 0) {
 		memset(&ki->owner, 0, sizeof(ki->owner));
 		ki->record = 0;
+		ki->lock = LS_FREE;
 	}
 	close(fd);
 	judge(ki);
+}
+
+void
+keyinfo_read(int dirfd, const struct keyfiles *f, struct keyinfo *ki)
+{
+	const struct timespec pause = { 0, 2000000 };
+	int tries;
+
+	/*
+	 * A busy key can be caught between two holders: the new one has the
+	 * lock but has not written its record over the old one's yet, so the
+	 * lock looks held by no one we know, or by processes left behind by
+	 * a holder that has just exited.  Look again a few milliseconds
+	 * later before saying so; a lock held by another program, or truly
+	 * by processes left behind, stays that way.
+	 */
+	for (tries = 0; tries < 5; tries++) {
+		read_once(dirfd, f, ki);
+		if (ki->lock != LS_EXCLUSIVE ||
+		    (ki->record != 0 && !ki->orphaned))
+			return;
+		nanosleep(&pause, NULL);
+	}
 }
 
 void

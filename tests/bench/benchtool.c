@@ -17,6 +17,9 @@
  *   benchtool mktree DIR NFILES SIZE SEED   NFILES files of SIZE bytes
  *       (pseudo-random content from SEED) under DIR, 100 per subdirectory.
  *   benchtool rename FROM TO      one rename(2): the floor of a publish.
+ *   benchtool lockrun FILE CMD...   the floor of any lock-and-run tool:
+ *       open FILE, F_OFD_SETLKW on it, vfork+exec CMD, wait, exit (the
+ *       lock goes with the exit).  No checks, no messages, no record.
  *   benchtool hold FIFO MS / wake FIFO      (used by handoff)
  */
 #define _GNU_SOURCE
@@ -441,12 +444,41 @@ mktree(int argc, char **argv)
 	return 0;
 }
 
+static int
+lockrun(int argc, char **argv)
+{
+	struct flock fl;
+	int fd, st;
+	pid_t pid;
+
+	if (argc < 2)
+		return 2;
+	fd = open(argv[0], O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd == -1)
+		die("open");
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_OFD_SETLKW, &fl) == -1)
+		die("F_OFD_SETLKW");
+	pid = vfork();
+	if (pid == -1)
+		die("vfork");
+	if (pid == 0) {
+		execvp(argv[1], argv + 1);
+		_exit(127);
+	}
+	if (waitpid(pid, &st, 0) == -1)
+		die("waitpid");
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
 int
 main(int argc, char **argv)
 {
 	if (argc < 2) {
 		fprintf(stderr, "usage: benchtool contend|handoff|par|mktree|"
-		    "rename|hold|wake ...\n");
+		    "rename|lockrun|hold|wake ...\n");
 		return 2;
 	}
 	self = argv[0];
@@ -461,6 +493,8 @@ main(int argc, char **argv)
 			die("rename");
 		return 0;
 	}
+	if (strcmp(argv[1], "lockrun") == 0)
+		return lockrun(argc - 2, argv + 2);
 	if (strcmp(argv[1], "contend") == 0)
 		return contend(argc - 2, argv + 2);
 	if (strcmp(argv[1], "handoff") == 0)
