@@ -57,38 +57,29 @@ open_subdir(int dirfd, const char *name)
 
 static int remove_entry(int dirfd, const char *name, dev_t parent_dev);
 
-/* Empties the directory open as fd. */
+/* One pass over d, removing every entry; *removed says if any went. */
 static int
-empty_dir(int fd, dev_t dev)
+empty_pass(DIR *d, dev_t dev, bool *removed)
 {
-	int err = 0;
-	bool removed;
+	int fd = dirfd(d), err = 0;
+	struct dirent *de;
 
-	/* Entries deleted during readdir may make it skip others: repeat. */
-	do {
-		DIR *d = opendir_dup(fd);
-		struct dirent *de;
-
-		removed = false;
-		if (d == NULL)
-			return -1;
-		while ((de = readdir(d)) != NULL) {
-			if (is_dot_entry(de->d_name))
-				continue;
-			/* Most of a build tree is plain files: unlink them
-			 * without a stat (a directory answers EISDIR). */
-			if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN &&
-			    unlinkat(fd, de->d_name, 0) == 0) {
-				removed = true;
-				continue;
-			}
-			if (remove_entry(fd, de->d_name, dev) == 0)
-				removed = true;
-			else if (err == 0)
-				err = errno;
+	*removed = false;
+	while ((de = readdir(d)) != NULL) {
+		if (is_dot_entry(de->d_name))
+			continue;
+		/* Most of a build tree is plain files: unlink them without a
+		 * stat (a directory answers EISDIR). */
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN &&
+		    unlinkat(fd, de->d_name, 0) == 0) {
+			*removed = true;
+			continue;
 		}
-		closedir(d);
-	} while (removed && err == 0);
+		if (remove_entry(fd, de->d_name, dev) == 0)
+			*removed = true;
+		else if (err == 0)
+			err = errno;
+	}
 	if (err != 0) {
 		errno = err;
 		return -1;
@@ -96,11 +87,44 @@ empty_dir(int fd, dev_t dev)
 	return 0;
 }
 
+/* Empties and removes dirfd/name, a directory open as fd (taken over). */
+static int
+remove_dir(int dirfd, const char *name, int fd, dev_t dev)
+{
+	DIR *d = fdopendir(fd);
+	bool removed;
+	int r;
+
+	if (d == NULL) {
+		close(fd);
+		return -1;
+	}
+	/* Entries deleted during readdir may make it skip others; rmdir's
+	 * ENOTEMPTY says so, and costs nothing when all went in one pass
+	 * (a second readdir pass on every directory would). */
+	while ((r = empty_pass(d, dev, &removed)) == 0 &&
+	    unlinkat(dirfd, name, AT_REMOVEDIR) == -1) {
+		if (errno == ENOENT)
+			break;
+		if (errno != ENOTEMPTY && errno != EEXIST) {
+			r = -1;
+			break;
+		}
+		if (!removed) {
+			r = -1;		/* something we cannot remove */
+			break;
+		}
+		rewinddir(d);
+	}
+	closedir(d);
+	return r;
+}
+
 static int
 remove_entry(int dirfd, const char *name, dev_t parent_dev)
 {
 	struct stat st;
-	int fd, r;
+	int fd;
 
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return errno == ENOENT ? 0 : -1;
@@ -116,13 +140,7 @@ remove_entry(int dirfd, const char *name, dev_t parent_dev)
 	fd = open_subdir(dirfd, name);
 	if (fd == -1)
 		return -1;
-	r = empty_dir(fd, st.st_dev);
-	close(fd);
-	if (r == -1)
-		return -1;
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) == -1 && errno != ENOENT)
-		return -1;
-	return 0;
+	return remove_dir(dirfd, name, fd, st.st_dev);
 }
 
 int
