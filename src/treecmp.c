@@ -18,13 +18,42 @@
 
 #define CHUNK (256 * 1024)
 
-static int cmp_entry(int adir, const char *a, int bdir, const char *b);
+/* A directory entry: the name and readdir's d_type (may be DT_UNKNOWN). */
+struct ent {
+	char *name;
+	unsigned char type;
+};
 
+static int cmp_entry(int adir, const char *a, int bdir, const char *b,
+    unsigned char hint);
+
+/*
+ * Opens a file to read its bytes.  O_NOATIME: comparing is not a use of
+ * the file, and with relatime the first read after a cp -al or an unlink
+ * of a sibling link (both change ctime) dirties the inode in the journal.
+ * It is refused (EPERM) for files of other users unless privileged: from
+ * then on the process goes without.
+ */
 static int
-cmp_files(int adir, const char *a, int bdir, const char *b, off_t size)
+open_read(int dir, const char *name, int extra)
+{
+	static int noatime = O_NOATIME;
+	int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | extra, fd;
+
+	fd = openat(dir, name, flags | noatime);
+	if (fd == -1 && errno == EPERM && noatime != 0) {
+		noatime = 0;
+		fd = openat(dir, name, flags);
+	}
+	return fd;
+}
+
+/* Compares the bytes of two open files of the same size. */
+static int
+cmp_fds(int fa, int fb, off_t size)
 {
 	static char *bufa, *bufb;
-	int fa, fb, r = 1;
+	int r = 1;
 	off_t done = 0;
 
 	if (bufa == NULL) {
@@ -33,14 +62,6 @@ cmp_files(int adir, const char *a, int bdir, const char *b, off_t size)
 		if (bufa == NULL || bufb == NULL)
 			return -1;
 	}
-	fa = openat(adir, a, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fa == -1)
-		return -1;
-	fb = openat(bdir, b, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fb == -1) {
-		close(fa);
-		return -1;
-	}
 #ifdef POSIX_FADV_SEQUENTIAL
 	/* Worth a system call only where read-ahead has room to help. */
 	if (size > CHUNK) {
@@ -48,6 +69,7 @@ cmp_files(int adir, const char *a, int bdir, const char *b, off_t size)
 		posix_fadvise(fb, 0, 0, POSIX_FADV_SEQUENTIAL);
 	}
 #endif
+	/* Up to the size fstat gave, so no read at EOF to find the end. */
 	while (r == 1 && done < size) {
 		ssize_t na = read(fa, bufa, CHUNK), nb;
 
@@ -69,6 +91,57 @@ cmp_files(int adir, const char *a, int bdir, const char *b, off_t size)
 			r = 0;
 		done += na;
 	}
+	return r;
+}
+
+static int
+cmp_files(int adir, const char *a, int bdir, const char *b, off_t size)
+{
+	int fa, fb, r;
+
+	if ((fa = open_read(adir, a, 0)) == -1)
+		return -1;
+	if ((fb = open_read(bdir, b, 0)) == -1) {
+		close(fa);
+		return -1;
+	}
+	r = cmp_fds(fa, fb, size);
+	close(fa);
+	close(fb);
+	return r;
+}
+
+/*
+ * Both readdir entries say regular file: open both and fstat the open
+ * files, which saves a path lookup per file over fstatat-then-open and
+ * tests the very inodes that are read.  O_NONBLOCK | O_NOCTTY: should an
+ * entry have been replaced by a FIFO or device since readdir, the open
+ * neither hangs nor takes a terminal.  2: not two regular files after
+ * all, or not opened here: the caller looks again with fstatat.
+ */
+static int
+cmp_regular(int adir, const char *a, int bdir, const char *b)
+{
+	struct stat sa, sb;
+	int fa, fb, r = 2;
+
+	if ((fa = open_read(adir, a, O_NONBLOCK | O_NOCTTY)) == -1)
+		return 2;
+	if ((fb = open_read(bdir, b, O_NONBLOCK | O_NOCTTY)) == -1) {
+		close(fa);
+		return 2;
+	}
+	if (fstat(fa, &sa) == -1 || fstat(fb, &sb) == -1)
+		r = -1;
+	else if (!S_ISREG(sa.st_mode) || !S_ISREG(sb.st_mode))
+		r = 2;
+	else if ((sa.st_mode & 07777) != (sb.st_mode & 07777) ||
+	    sa.st_size != sb.st_size)
+		r = 0;
+	else if (sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino)
+		r = 1;	/* the same file, hard-linked */
+	else
+		r = cmp_fds(fa, fb, sa.st_size);
 	close(fa);
 	close(fb);
 	return r;
@@ -92,97 +165,112 @@ cmp_links(int adir, const char *a, int bdir, const char *b)
 static int
 by_name(const void *x, const void *y)
 {
-	return strcmp(*(char *const *)x, *(char *const *)y);
+	return strcmp(((const struct ent *)x)->name,
+	    ((const struct ent *)y)->name);
 }
 
-/* Sorted entry names of the directory open as fd (readdir order differs). */
-static char **
-list_dir(int fd, size_t *count)
+static void
+free_list(struct ent *ents, size_t n)
 {
-	DIR *d = opendir_dup(fd);
-	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
+	while (n > 0)
+		free(ents[--n].name);
+	free(ents);
+}
 
-	if (d == NULL)
+/*
+ * Sorted entries of the directory dir/name (readdir order differs between
+ * copies).  *dp is left open for dirfd() in the *at() calls: opening with
+ * fdopendir and closing once saves a dup, a rewind and a close.
+ */
+static struct ent *
+list_dir(int dir, const char *name, DIR **dp, size_t *count)
+{
+	DIR *d;
+	struct dirent *de;
+	struct ent *ents = NULL;
+	size_t n = 0, cap = 0;
+	int fd;
+
+	fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
 		return NULL;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return NULL;
+	}
 	while ((de = readdir(d)) != NULL) {
 		if (is_dot_entry(de->d_name))
 			continue;
 		if (n == cap) {
-			char **more;
+			struct ent *more;
 
 			cap = cap ? cap * 2 : 64;
-			more = reallocarray(names, cap, sizeof(*names));
+			more = reallocarray(ents, cap, sizeof(*ents));
 			if (more == NULL)
 				goto fail;
-			names = more;
+			ents = more;
 		}
-		if ((names[n] = strdup(de->d_name)) == NULL)
+		if ((ents[n].name = strdup(de->d_name)) == NULL)
 			goto fail;
-		n++;
+		ents[n++].type = de->d_type;
 	}
-	closedir(d);
 	if (n > 0)
-		qsort(names, n, sizeof(*names), by_name);
+		qsort(ents, n, sizeof(*ents), by_name);
+	if (ents == NULL && (ents = calloc(1, sizeof(*ents))) == NULL)
+		goto fail;
 	*count = n;
-	if (names == NULL)
-		names = calloc(1, sizeof(*names));
-	return names;
+	*dp = d;
+	return ents;
 fail:
-	while (n > 0)
-		free(names[--n]);
-	free(names);
+	free_list(ents, n);
 	closedir(d);
 	return NULL;
-}
-
-static void
-free_list(char **names, size_t n)
-{
-	while (n > 0)
-		free(names[--n]);
-	free(names);
 }
 
 static int
 cmp_dirs(int adir, const char *a, int bdir, const char *b)
 {
-	int fa, fb, r = -1;
-	char **na = NULL, **nb = NULL;
+	DIR *da = NULL, *db = NULL;
+	struct ent *ea, *eb = NULL;
 	size_t ca = 0, cb = 0, i;
+	int r = -1;
 
-	fa = openat(adir, a, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fa == -1)
-		return -1;
-	fb = openat(bdir, b, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fb == -1)
-		goto out;
-	na = list_dir(fa, &ca);
-	nb = list_dir(fb, &cb);
-	if (na == NULL || nb == NULL)
+	ea = list_dir(adir, a, &da, &ca);
+	if (ea != NULL)
+		eb = list_dir(bdir, b, &db, &cb);
+	if (ea == NULL || eb == NULL)
 		goto out;
 	r = ca == cb;
 	for (i = 0; r == 1 && i < ca; i++)
-		r = strcmp(na[i], nb[i]) == 0;
+		r = strcmp(ea[i].name, eb[i].name) == 0;
 	for (i = 0; r == 1 && i < ca; i++)
-		r = cmp_entry(fa, na[i], fb, nb[i]);
+		r = cmp_entry(dirfd(da), ea[i].name, dirfd(db), eb[i].name,
+		    ea[i].type == eb[i].type ? ea[i].type : DT_UNKNOWN);
 out:
-	if (na != NULL)
-		free_list(na, ca);
-	if (nb != NULL)
-		free_list(nb, cb);
-	if (fb != -1)
-		close(fb);
-	close(fa);
+	if (ea != NULL) {
+		free_list(ea, ca);
+		closedir(da);
+	}
+	if (eb != NULL) {
+		free_list(eb, cb);
+		closedir(db);
+	}
 	return r;
 }
 
+/* hint: the d_type both readdir entries agree on, else DT_UNKNOWN. */
 static int
-cmp_entry(int adir, const char *a, int bdir, const char *b)
+cmp_entry(int adir, const char *a, int bdir, const char *b,
+    unsigned char hint)
 {
 	struct stat sa, sb;
 
+	if (hint == DT_REG) {
+		int r = cmp_regular(adir, a, bdir, b);
+
+		if (r != 2)
+			return r;
+	}
 	if (fstatat(adir, a, &sa, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    fstatat(bdir, b, &sb, AT_SYMLINK_NOFOLLOW) == -1)
 		return -1;
@@ -213,5 +301,5 @@ cmp_entry(int adir, const char *a, int bdir, const char *b)
 int
 treecmp_at(int adir, const char *a, int bdir, const char *b)
 {
-	return cmp_entry(adir, a, bdir, b);
+	return cmp_entry(adir, a, bdir, b, DT_UNKNOWN);
 }
