@@ -9,12 +9,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "dirent_at.h"
 #include "rmtree.h"
+#include "twothreads.h"
 
 /* Is dirfd/name the root of a mount (also a bind mount of the same fs)? */
 static bool
@@ -55,7 +57,17 @@ open_subdir(int dirfd, const char *name)
 	return fd;
 }
 
-static int remove_entry(int dirfd, const char *name, dev_t parent_dev);
+static int remove_entry(int dirfd, const char *name, dev_t parent_dev,
+    bool split);
+
+/* Most of a build tree is plain files: unlink them without a stat (a
+ * directory answers EISDIR).  Did that remove de? */
+static bool
+unlink_nondir(int fd, const struct dirent *de)
+{
+	return de->d_type != DT_DIR && de->d_type != DT_UNKNOWN &&
+	    unlinkat(fd, de->d_name, 0) == 0;
+}
 
 /* One pass over d, removing every entry; *removed says if any went. */
 static int
@@ -68,14 +80,8 @@ empty_pass(DIR *d, dev_t dev, bool *removed)
 	while ((de = readdir(d)) != NULL) {
 		if (is_dot_entry(de->d_name))
 			continue;
-		/* Most of a build tree is plain files: unlink them without a
-		 * stat (a directory answers EISDIR). */
-		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN &&
-		    unlinkat(fd, de->d_name, 0) == 0) {
-			*removed = true;
-			continue;
-		}
-		if (remove_entry(fd, de->d_name, dev) == 0)
+		if (unlink_nondir(fd, de) ||
+		    remove_entry(fd, de->d_name, dev, false) == 0)
 			*removed = true;
 		else if (err == 0)
 			err = errno;
@@ -87,9 +93,78 @@ empty_pass(DIR *d, dev_t dev, bool *removed)
 	return 0;
 }
 
+/* The subdirectories of one directory, for twothreads(). */
+struct split {
+	int fd;
+	dev_t dev;
+	char **names;
+};
+
+static int
+remove_item(void *arg, size_t i, int t)
+{
+	struct split *j = arg;
+
+	(void)t;
+	return remove_entry(j->fd, j->names[i], j->dev, false);
+}
+
+/*
+ * empty_pass where the tree has not been split yet: files go at once,
+ * subdirectories are collected; two or more are shared with a second
+ * thread (twothreads.c), a single one may be split further down.  Without
+ * memory for the list, a subdirectory is removed on the spot.
+ */
+static int
+split_pass(DIR *d, dev_t dev, bool *removed)
+{
+	int fd = dirfd(d), err = 0;
+	struct dirent *de;
+	char **dirs = NULL, **more;
+	size_t n = 0, cap = 0;
+
+	*removed = false;
+	while ((de = readdir(d)) != NULL) {
+		if (is_dot_entry(de->d_name))
+			continue;
+		if (unlink_nondir(fd, de)) {
+			*removed = true;
+			continue;
+		}
+		if (n == cap && (more = reallocarray(dirs, cap ? cap * 2 : 64,
+		    sizeof(*dirs))) != NULL) {
+			dirs = more;
+			cap = cap ? cap * 2 : 64;
+		}
+		if (n < cap && (dirs[n] = strdup(de->d_name)) != NULL)
+			n++;
+		else if (remove_entry(fd, de->d_name, dev, false) == 0)
+			*removed = true;
+		else if (err == 0)
+			err = errno;
+	}
+	if (n == 1 && remove_entry(fd, dirs[0], dev, true) == -1 && err == 0)
+		err = errno;
+	if (n > 1) {
+		struct split j = { fd, dev, dirs };
+
+		if (twothreads(n, remove_item, &j, false) == -1 && err == 0)
+			err = errno;
+	}
+	*removed = *removed || n > 0;
+	while (n > 0)
+		free(dirs[--n]);
+	free(dirs);
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
 /* Empties and removes dirfd/name, a directory open as fd (taken over). */
 static int
-remove_dir(int dirfd, const char *name, int fd, dev_t dev)
+remove_dir(int dirfd, const char *name, int fd, dev_t dev, bool split)
 {
 	DIR *d = fdopendir(fd);
 	bool removed;
@@ -102,26 +177,24 @@ remove_dir(int dirfd, const char *name, int fd, dev_t dev)
 	/* Entries deleted during readdir may make it skip others; rmdir's
 	 * ENOTEMPTY says so, and costs nothing when all went in one pass
 	 * (a second readdir pass on every directory would). */
-	while ((r = empty_pass(d, dev, &removed)) == 0 &&
-	    unlinkat(dirfd, name, AT_REMOVEDIR) == -1) {
+	r = split ? split_pass(d, dev, &removed) : empty_pass(d, dev, &removed);
+	while (r == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) == -1) {
 		if (errno == ENOENT)
 			break;
-		if (errno != ENOTEMPTY && errno != EEXIST) {
-			r = -1;
-			break;
-		}
-		if (!removed) {
+		if ((errno != ENOTEMPTY && errno != EEXIST) || !removed) {
 			r = -1;		/* something we cannot remove */
 			break;
 		}
 		rewinddir(d);
+		r = empty_pass(d, dev, &removed);
 	}
 	closedir(d);
 	return r;
 }
 
+/* split: may this subtree still be shared with a second thread? */
 static int
-remove_entry(int dirfd, const char *name, dev_t parent_dev)
+remove_entry(int dirfd, const char *name, dev_t parent_dev, bool split)
 {
 	struct stat st;
 	int fd;
@@ -140,7 +213,7 @@ remove_entry(int dirfd, const char *name, dev_t parent_dev)
 	fd = open_subdir(dirfd, name);
 	if (fd == -1)
 		return -1;
-	return remove_dir(dirfd, name, fd, st.st_dev);
+	return remove_dir(dirfd, name, fd, st.st_dev, split);
 }
 
 int
@@ -150,5 +223,5 @@ rmtree_at(int dirfd, const char *name)
 
 	if (fstat(dirfd, &parent) == -1)
 		return -1;
-	return remove_entry(dirfd, name, parent.st_dev);
+	return remove_entry(dirfd, name, parent.st_dev, true);
 }

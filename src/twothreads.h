@@ -1,0 +1,19 @@
+/* Sharing one loop between two threads (the only threads lockbuild has). */
+#ifndef LOCKBUILD_TWOTHREADS_H
+#define LOCKBUILD_TWOTHREADS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * Calls fn(arg, i, t) for i = 0 .. n-1, on the calling thread (t = 0)
+ * and one more (t = 1), each taking the next i.  fn returns 0 to go on.
+ * Returns the value, with errno, of the smallest i whose fn returned
+ * anything else, or 0: the outcome of a loop in order, whatever the
+ * timing.  With stop, no i above such an i is started.  Without a
+ * second thread (pthread_create failed) all runs on the caller.
+ */
+int twothreads(size_t n, int (*fn)(void *arg, size_t i, int t), void *arg,
+    bool stop);
+
+#endif
