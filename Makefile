@@ -44,7 +44,8 @@ OBJS = $(SRCS:.c=.o)
 LIB_OBJS = $(filter-out src/main.o,$(OBJS))
 
 UNIT_TESTS = tests/unit/test_keyname tests/unit/test_numparse \
-	tests/unit/test_cli tests/unit/test_owner tests/unit/test_exitcode
+	tests/unit/test_cli tests/unit/test_owner tests/unit/test_exitcode \
+	tests/unit/test_twothreads
 
 all: lockbuild
 

@@ -8,6 +8,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +17,7 @@
 
 #include "dirent_at.h"
 #include "treecmp.h"
+#include "twothreads.h"
 
 #define CHUNK (256 * 1024)
 
@@ -24,20 +27,26 @@ struct ent {
 	unsigned char type;
 };
 
-static int cmp_entry(int adir, const char *a, int bdir, const char *b,
-    unsigned char hint);
+/* One thread's walk: its read buffers, and whether it may still split. */
+struct walk {
+	char *bufa, *bufb;
+	bool split;
+};
+
+static int cmp_entry(struct walk *w, int adir, const char *a, int bdir,
+    const char *b, unsigned char hint);
 
 /*
  * Opens a file to read its bytes.  O_NOATIME: comparing is not a use of
  * the file, and with relatime the first read after a cp -al or an unlink
  * of a sibling link (both change ctime) dirties the inode in the journal.
  * It is refused (EPERM) for files of other users unless privileged: from
- * then on the process goes without.
+ * then on the process goes without (atomic: two threads may compare).
  */
 static int
 open_read(int dir, const char *name, int extra)
 {
-	static int noatime = O_NOATIME;
+	static _Atomic int noatime = O_NOATIME;
 	int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | extra, fd;
 
 	fd = openat(dir, name, flags | noatime);
@@ -50,18 +59,18 @@ open_read(int dir, const char *name, int extra)
 
 /* Compares the bytes of two open files of the same size. */
 static int
-cmp_fds(int fa, int fb, off_t size)
+cmp_fds(struct walk *w, int fa, int fb, off_t size)
 {
-	static char *bufa, *bufb;
+	char *bufa, *bufb;
 	int r = 1;
 	off_t done = 0;
 
-	if (bufa == NULL) {
-		bufa = malloc(CHUNK);
-		bufb = malloc(CHUNK);
-		if (bufa == NULL || bufb == NULL)
-			return -1;
-	}
+	if (w->bufa == NULL && (w->bufa = malloc(CHUNK)) == NULL)
+		return -1;
+	if (w->bufb == NULL && (w->bufb = malloc(CHUNK)) == NULL)
+		return -1;
+	bufa = w->bufa;
+	bufb = w->bufb;
 #ifdef POSIX_FADV_SEQUENTIAL
 	/* Worth a system call only where read-ahead has room to help. */
 	if (size > CHUNK) {
@@ -95,7 +104,8 @@ cmp_fds(int fa, int fb, off_t size)
 }
 
 static int
-cmp_files(int adir, const char *a, int bdir, const char *b, off_t size)
+cmp_files(struct walk *w, int adir, const char *a, int bdir, const char *b,
+    off_t size)
 {
 	int fa, fb, r;
 
@@ -105,7 +115,7 @@ cmp_files(int adir, const char *a, int bdir, const char *b, off_t size)
 		close(fa);
 		return -1;
 	}
-	r = cmp_fds(fa, fb, size);
+	r = cmp_fds(w, fa, fb, size);
 	close(fa);
 	close(fb);
 	return r;
@@ -120,7 +130,7 @@ cmp_files(int adir, const char *a, int bdir, const char *b, off_t size)
  * all, or not opened here: the caller looks again with fstatat.
  */
 static int
-cmp_regular(int adir, const char *a, int bdir, const char *b)
+cmp_regular(struct walk *w, int adir, const char *a, int bdir, const char *b)
 {
 	struct stat sa, sb;
 	int fa, fb, r = 2;
@@ -141,7 +151,7 @@ cmp_regular(int adir, const char *a, int bdir, const char *b)
 	else if (sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino)
 		r = 1;	/* the same file, hard-linked */
 	else
-		r = cmp_fds(fa, fb, sa.st_size);
+		r = cmp_fds(w, fa, fb, sa.st_size);
 	close(fa);
 	close(fb);
 	return r;
@@ -227,12 +237,56 @@ fail:
 	return NULL;
 }
 
+/* The entries of two directories, for twothreads(). */
+struct split {
+	struct walk *w[2];
+	int fa, fb;
+	struct ent *ea, *eb;
+};
+
+static unsigned char
+both_type(const struct ent *ea, const struct ent *eb, size_t i)
+{
+	return ea[i].type == eb[i].type ? ea[i].type : DT_UNKNOWN;
+}
+
+/* 0 same, 2 different, -1 error: twothreads() goes on only after 0. */
 static int
-cmp_dirs(int adir, const char *a, int bdir, const char *b)
+cmp_item(void *arg, size_t i, int t)
+{
+	struct split *j = arg;
+	int r = cmp_entry(j->w[t], j->fa, j->ea[i].name, j->fb,
+	    j->eb[i].name, both_type(j->ea, j->eb, i));
+
+	return r == 1 ? 0 : r == 0 ? 2 : -1;
+}
+
+/*
+ * The first directory with two or more subdirectories is compared by
+ * two threads (twothreads.c), entry by entry; the result is the one of
+ * the first entry, in sorted order, that differs or fails, as in order.
+ */
+static int
+cmp_split(struct walk *w, int fa, struct ent *ea, int fb, struct ent *eb,
+    size_t n)
+{
+	struct walk other = { NULL, NULL, false };
+	struct split j = { { w, &other }, fa, fb, ea, eb };
+	int r;
+
+	w->split = false;
+	r = twothreads(n, cmp_item, &j, true);
+	free(other.bufa);
+	free(other.bufb);
+	return r == 0 ? 1 : r == 2 ? 0 : -1;
+}
+
+static int
+cmp_dirs(struct walk *w, int adir, const char *a, int bdir, const char *b)
 {
 	DIR *da = NULL, *db = NULL;
 	struct ent *ea, *eb = NULL;
-	size_t ca = 0, cb = 0, i;
+	size_t ca = 0, cb = 0, i, ndirs = 0;
 	int r = -1;
 
 	ea = list_dir(adir, a, &da, &ca);
@@ -241,11 +295,16 @@ cmp_dirs(int adir, const char *a, int bdir, const char *b)
 	if (ea == NULL || eb == NULL)
 		goto out;
 	r = ca == cb;
-	for (i = 0; r == 1 && i < ca; i++)
+	for (i = 0; r == 1 && i < ca; i++) {
 		r = strcmp(ea[i].name, eb[i].name) == 0;
-	for (i = 0; r == 1 && i < ca; i++)
-		r = cmp_entry(dirfd(da), ea[i].name, dirfd(db), eb[i].name,
-		    ea[i].type == eb[i].type ? ea[i].type : DT_UNKNOWN);
+		ndirs += ea[i].type == DT_DIR;
+	}
+	if (r == 1 && w->split && ndirs >= 2)
+		r = cmp_split(w, dirfd(da), ea, dirfd(db), eb, ca);
+	else
+		for (i = 0; r == 1 && i < ca; i++)
+			r = cmp_entry(w, dirfd(da), ea[i].name, dirfd(db),
+			    eb[i].name, both_type(ea, eb, i));
 out:
 	if (ea != NULL) {
 		free_list(ea, ca);
@@ -260,13 +319,13 @@ out:
 
 /* hint: the d_type both readdir entries agree on, else DT_UNKNOWN. */
 static int
-cmp_entry(int adir, const char *a, int bdir, const char *b,
+cmp_entry(struct walk *w, int adir, const char *a, int bdir, const char *b,
     unsigned char hint)
 {
 	struct stat sa, sb;
 
 	if (hint == DT_REG) {
-		int r = cmp_regular(adir, a, bdir, b);
+		int r = cmp_regular(w, adir, a, bdir, b);
 
 		if (r != 2)
 			return r;
@@ -283,13 +342,13 @@ cmp_entry(int adir, const char *a, int bdir, const char *b,
 			return 0;
 		if (sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino)
 			return 1;	/* the same file, hard-linked */
-		return cmp_files(adir, a, bdir, b, sa.st_size);
+		return cmp_files(w, adir, a, bdir, b, sa.st_size);
 	case S_IFLNK:
 		if (sa.st_size != sb.st_size)
 			return 0;
 		return cmp_links(adir, a, bdir, b);
 	case S_IFDIR:
-		return cmp_dirs(adir, a, bdir, b);
+		return cmp_dirs(w, adir, a, bdir, b);
 	case S_IFCHR:
 	case S_IFBLK:
 		return sa.st_rdev == sb.st_rdev;
@@ -301,5 +360,10 @@ cmp_entry(int adir, const char *a, int bdir, const char *b,
 int
 treecmp_at(int adir, const char *a, int bdir, const char *b)
 {
-	return cmp_entry(adir, a, bdir, b, DT_UNKNOWN);
+	struct walk w = { NULL, NULL, true };
+	int r = cmp_entry(&w, adir, a, bdir, b, DT_UNKNOWN);
+
+	free(w.bufa);
+	free(w.bufb);
+	return r;
 }

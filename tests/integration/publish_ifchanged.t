@@ -117,6 +117,45 @@ publish
 is "$?" 0 "identical after changes: exit 0"
 is "$(ids)" "$before" "identical after changes: DEST untouched"
 
+# --- a wide tree ----------------------------------------------------------
+# Two or more subdirectories: compared and deleted by two threads
+# (src/twothreads.c).  A difference in any one of them must show, and an
+# identical tree must leave DEST alone.
+rm -rf "$SRC"
+mkdir "$SRC"
+for _d in 1 2 3 4 5 6 7 8; do
+	mkdir -p "$SRC/d$_d/deep"
+	for _f in a b c; do
+		echo "$_d$_f" >"$SRC/d$_d/$_f"
+		echo "$_d$_f" >"$SRC/d$_d/deep/$_f"
+	done
+done
+chmod -R go-w "$SRC"
+publish
+is "$?" 0 "wide tree: published"
+touch -d '2001-02-03 04:05:06' "$W/d"
+before=$(echo "$(stat -c '%Y %i' "$W/d") $(stat -c %i "$W/d/d8/deep/c")")
+publish
+is "$?" 0 "wide tree, identical: exit 0"
+is "$(echo "$(stat -c '%Y %i' "$W/d") $(stat -c %i "$W/d/d8/deep/c")")" \
+	"$before" "wide tree, identical: DEST untouched"
+is "$(leftovers "$W")" "" "wide tree, identical: no .lockbuild.* left"
+ids() {
+	echo "$(stat -c '%Y %i' "$W/d") $(stat -c %i "$W/d/d1/a")"
+}
+echo 8x >"$SRC/d8/deep/c"
+changed "wide tree: last file of the last subdirectory" \
+	grep -qx 8x "$W/d/d8/deep/c"
+echo 1x >"$SRC/d1/a"
+changed "wide tree: first file of the first subdirectory" \
+	grep -qx 1x "$W/d/d1/a"
+rm "$SRC/d4/deep/b"
+changed "wide tree: a file removed in the middle" \
+	test ! -e "$W/d/d4/deep/b"
+chmod 700 "$SRC/d6/deep"
+changed "wide tree: a directory's mode in the middle" \
+	mode_is "$W/d/d6/deep" 700
+
 # --- -f output -------------------------------------------------------------
 
 printf 'one\n' >"$SRC.f"
