@@ -7,7 +7,9 @@
  * Symbolic links are removed, never followed.  A directory that is a
  * mount point (another device, or a bind mount) is not entered: the
  * call then fails with EXDEV and leaves it and its parents.  Unreadable
- * directories of our own are made readable first.  0 or -1 with errno.
+ * directories of our own are made readable first.  The subtrees of
+ * one wide directory go to a second thread (twothreads.c), joined before
+ * the return.  0 or -1 with errno.
  */
 int rmtree_at(int dirfd, const char *name);
 

@@ -6,7 +6,9 @@
  * Compares adir/a with bdir/b: file types, permission bits, names (in
  * sorted order), file contents, symlink targets and device numbers.
  * Times, owners, inode numbers and link counts are ignored.  Stops at the
- * first difference.  1 same, 0 different, -1 error with errno.
+ * first difference (in sorted order, also when the entries of one wide
+ * directory are shared with a second thread, joined before the return).
+ * 1 same, 0 different, -1 error with errno.
  */
 int treecmp_at(int adir, const char *a, int bdir, const char *b);
 
