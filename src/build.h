@@ -38,7 +38,8 @@ void report_leftover(const char *path, int err);
 
 /*
  * Removes the staging leftovers next to a dead holder's recorded DEST,
- * when the record file belongs to us (record_uid).
+ * when we wrote the record: record_uid is owner_read()'s writer, known
+ * only for a lock file that no one but its owner may write.
  */
 void build_sweep_recorded(const struct owner *o, uid_t record_uid,
     void (*found)(const char *path, int err));

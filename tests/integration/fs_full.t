@@ -115,7 +115,7 @@ is "$?" 0 "no room for the owner record: COMMAND still runs (exit 0)"
 ok "COMMAND ran" test -e "$T/ran"
 like "$(cat "$T/err")" "cannot write owner record .*: No space left on device" \
 	"with a warning naming ENOSPC"
-is "$(ls -A "$T/m/locks" | tr '\n' ' ')" "" "no lock file or temporary record left"
+is "$(ls -A "$T/m/locks" | tr '\n' ' ')" "" "no lock file left"
 unfill "$T/m"
 rm -f "$T/ran"
 
