@@ -152,18 +152,18 @@ open_lockfile(int dirfd, const char *name, bool create, int mode)
 	return fd;
 }
 
-/* Does dirfd/name still name the file open as fd? */
+/* Does dirfd/name still name the file open as fd?  *size, when not
+ * NULL, gets that file's size. */
 static bool
-same_file(int dirfd, const char *name, int fd, struct lock *l)
+same_file(int dirfd, const char *name, int fd, off_t *size)
 {
 	struct stat a, b;
 
 	if (fstat(fd, &a) == -1 ||
 	    fstatat(dirfd, name, &b, AT_SYMLINK_NOFOLLOW) == -1)
 		return false;
-	l->dev = a.st_dev;
-	l->ino = a.st_ino;
-	l->size = a.st_size;
+	if (size != NULL)
+		*size = a.st_size;
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
@@ -189,7 +189,7 @@ lock_take(struct lock *l, int dirfd, const char *name, bool shared,
 			errno = e;
 			return -1;
 		}
-		if (same_file(dirfd, name, fd, l)) {
+		if (same_file(dirfd, name, fd, &l->size)) {
 			l->fd = fd;
 			return 1;
 		}
@@ -232,14 +232,13 @@ lock_probe(int fd, bool *shared)
 void
 lock_release(struct lock *l, bool may_be_shared_fd)
 {
-	struct lock again;
 	int fd;
 
 	if (l->fd == -1)
 		return;
 	if (!l->shared && !may_be_shared_fd) {
 		/* Sole holder for sure: delete first, then unlock. */
-		if (same_file(l->dirfd, l->name, l->fd, &again))
+		if (same_file(l->dirfd, l->name, l->fd, NULL))
 			unlinkat(l->dirfd, l->name, 0);
 		close(l->fd);
 		l->fd = -1;
@@ -257,7 +256,7 @@ lock_release(struct lock *l, bool may_be_shared_fd)
 	if (fd == -1)
 		return;
 	if (setlock(fd, F_WRLCK, false) == 0 &&
-	    same_file(l->dirfd, l->name, fd, &again))
+	    same_file(l->dirfd, l->name, fd, NULL))
 		unlinkat(l->dirfd, l->name, 0);
 	close(fd);
 }

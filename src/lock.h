@@ -14,9 +14,7 @@ struct lock {
 	int dirfd;		/* LOCKDIR, borrowed */
 	const char *name;	/* lock file name in dirfd, borrowed */
 	bool shared;
-	dev_t dev;
-	ino_t ino;
-	off_t size;		/* when taken: the owner record's length */
+	off_t size;		/* the file's size: the owner record's length */
 };
 
 /*
