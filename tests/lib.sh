@@ -70,6 +70,25 @@ wait_for() {
 	return 0
 }
 
+# wait_grep FILE PATTERN [SECONDS]: waits until FILE has a line matching
+# the grep -E PATTERN, at most SECONDS (10).
+wait_grep() {
+	_i=0
+	_max=$((${3:-10} * 50))
+	until grep -Eq -- "$2" "$1" 2>/dev/null; do
+		_i=$((_i + 1))
+		[ "$_i" -gt "$_max" ] && return 1
+		sleep 0.02
+	done
+}
+
+# leftovers DIR: the staging containers (.lockbuild.*) in DIR, one a line.
+leftovers() {
+	for _f in "$1"/.lockbuild.*; do
+		if [ -e "$_f" ] || [ -L "$_f" ]; then basename "$_f"; fi
+	done
+}
+
 # elapsed_ms COMMAND...: runs COMMAND, sets $rc and $ms (wall time).
 elapsed_ms() {
 	_t0=$(date +%s%N)
@@ -143,6 +162,10 @@ gone() {
 	_st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 0
 	case $_st in Z* | X* | '') return 0 ;; esac
 	return 1
+}
+
+alive() {	# alive PID
+	! gone "$1"
 }
 
 # wait_exit PID [SECONDS]: waits until PID has exited, at most SECONDS (10).

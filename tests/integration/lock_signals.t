@@ -31,20 +31,6 @@ chmod +x "$T/trapper"
 
 write_hold_dir "$T/hold"
 
-alive() {	# alive PID
-	! gone "$1"
-}
-
-wait_grep() {	# wait_grep FILE PATTERN [SECONDS]: at most SECONDS (10).
-	_i=0
-	_max=$((${3:-10} * 50))
-	until grep -Eq -- "$2" "$1" 2>/dev/null; do
-		_i=$((_i + 1))
-		[ "$_i" -gt "$_max" ] && return 1
-		sleep 0.02
-	done
-}
-
 # --- signals for a running COMMAND are forwarded ---------------------------
 # Background jobs of a non-interactive shell start with SIGINT ignored;
 # env --default-signal gives lockbuild the ordinary disposition.

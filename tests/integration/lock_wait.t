@@ -10,23 +10,6 @@ rc=0 ms=0	# set by elapsed_ms
 
 write_hold_pair "$T/hold"
 
-alive() {	# alive PID
-	! gone "$1"
-}
-
-# wait_exit PID [SECONDS]: waits until PID has exited, at most SECONDS (10).
-# wait_grep FILE PATTERN [SECONDS]: waits until FILE has a line matching
-# the grep -E PATTERN, at most SECONDS (10).
-wait_grep() {
-	_i=0
-	_max=$((${3:-10} * 50))
-	until grep -Eq -- "$2" "$1" 2>/dev/null; do
-		_i=$((_i + 1))
-		[ "$_i" -gt "$_max" ] && return 1
-		sleep 0.02
-	done
-}
-
 # wait_blocked PID: waits (at most 10 s) until PID sleeps in the kernel's
 # lock wait (wchan).
 wait_blocked() {

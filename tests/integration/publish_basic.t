@@ -12,13 +12,6 @@ W=$T/w
 mkdir "$W"
 Wp=$(cd "$W" && pwd -P)
 
-# leftovers DIR: the staging containers (.lockbuild.*) in DIR, one a line.
-leftovers() {
-	for _f in "$1"/.lockbuild.*; do
-		if [ -e "$_f" ] || [ -L "$_f" ]; then basename "$_f"; fi
-	done
-}
-
 # listing DIR: every path under DIR with its type, sorted.
 listing() {
 	(cd "$1" && find . -printf '%p %y\n' | LC_ALL=C sort)

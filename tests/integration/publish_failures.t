@@ -12,12 +12,6 @@ L=$T/locks
 W=$T/w
 mkdir "$W"
 
-leftovers() {	# the staging containers (.lockbuild.*) in DIR
-	for _f in "$1"/.lockbuild.*; do
-		if [ -e "$_f" ] || [ -L "$_f" ]; then basename "$_f"; fi
-	done
-}
-
 # snap PATH: inode, mtime and content checksums of a file or a tree.
 snap() {
 	stat -c '%i %Y %a' "$1"

@@ -12,12 +12,6 @@ W=$T/w
 SRC=$T/src
 mkdir "$W" "$SRC"
 
-leftovers() {	# the staging containers (.lockbuild.*) in DIR
-	for _f in "$1"/.lockbuild.*; do
-		if [ -e "$_f" ] || [ -L "$_f" ]; then basename "$_f"; fi
-	done
-}
-
 # COMMAND: copies $SRC into the staging dir, keeping modes, times, links.
 publish() {
 	"$LB" "$L" k -o "$W/d" --if-changed \

@@ -13,12 +13,6 @@ L=$T/locks
 W=$T/w
 mkdir "$W"
 
-leftovers() {	# the staging containers (.lockbuild.*) in DIR
-	for _f in "$1"/.lockbuild.*; do
-		if [ -e "$_f" ] || [ -L "$_f" ]; then basename "$_f"; fi
-	done
-}
-
 # A COMMAND that writes $1 into the output, records its staging path in
 # $0/staging-$1, says it started, and waits for $0/go-$1 (at most 10 s).
 cat >"$T/slow" <<'EOF'

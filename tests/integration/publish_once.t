@@ -11,12 +11,6 @@ W=$T/w
 mkdir "$W"
 N=8
 
-leftovers() {	# the staging containers (.lockbuild.*) in DIR
-	for _f in "$1"/.lockbuild.*; do
-		if [ -e "$_f" ] || [ -L "$_f" ]; then basename "$_f"; fi
-	done
-}
-
 # wait_until SECONDS COMMAND...: until COMMAND succeeds, at most SECONDS.
 wait_until() {
 	_max=$(($1 * 50))

@@ -11,12 +11,6 @@ W=$T/w
 mkdir "$W"
 ROUNDS=40
 
-leftovers() {	# the staging containers (.lockbuild.*) in DIR
-	for _f in "$1"/.lockbuild.*; do
-		if [ -e "$_f" ] || [ -L "$_f" ]; then basename "$_f"; fi
-	done
-}
-
 listing() {	# every path under DIR with its type, sorted
 	(cd "$1" && find . -printf '%p %y\n' | LC_ALL=C sort)
 }
