@@ -167,6 +167,19 @@ fs_skip() {	# fs_skip ROW FS REASON
 	skip "$2: $1: $3"
 }
 
+# unrunnable ROW FS DIR: FS cannot run ROW here (FUSE refuses any LOCKDIR,
+# and gets its own checks; no DIR: FS is not mounted); the cell says so.
+unrunnable() {
+	if [ "$2" = fuse ]; then
+		cell "$1" fuse -
+	elif [ -z "$3" ]; then
+		fs_skip "$1" "$2" "$(get_why "$2")"
+	else
+		return 1
+	fi
+	return 0
+}
+
 run_t() {	# run_t FS DIR FILE [VAR=VALUE...]: runs one .t with TMPDIR=DIR
 	_fs=$1 _dir=$2 _f=$3; shift 3
 	env TMPDIR="$_dir" LOCKBUILD="$LB" TESTS_DIR="$TESTS_DIR" "$@" \
@@ -184,27 +197,13 @@ for fs in $FSES; do
 	dir=$(get_dir "$fs")
 	for t in $FS_TESTS; do
 		row=${t%.t}
-		if [ "$fs" = fuse ]; then
-			cell "$row" fuse -
-			continue
-		fi
-		if [ -z "$dir" ]; then
-			fs_skip "$row" "$fs" "$(get_why "$fs")"
-			continue
-		fi
+		unrunnable "$row" "$fs" "$dir" && continue
 		run_t "$fs" "$dir" "$TESTS_DIR/integration/$t"
 		result "$row" "$fs" $? "$t"
 	done
 	for s in $STRESS_ROWS; do
 		row=stress:$s
-		if [ "$fs" = fuse ]; then
-			cell "$row" fuse -
-			continue
-		fi
-		if [ -z "$dir" ]; then
-			fs_skip "$row" "$fs" "$(get_why "$fs")"
-			continue
-		fi
+		unrunnable "$row" "$fs" "$dir" && continue
 		case $s in
 		contention) run_t "$fs" "$dir" "$TESTS_DIR/stress/contention.t" \
 			HOT_PROCS=16 HOT_CYCLES=8 MIX_CYCLES=8 DEADLINE=120 ;;
