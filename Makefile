@@ -36,7 +36,7 @@ REQ_CFLAGS = -std=c11 -pthread -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
 	-DLIBBSD_OPENBSD_VIS -DVERSION='"$(VERSION)"' $(BSD_CFLAGS)
 ALL_CFLAGS = $(CFLAGS) $(REQ_CFLAGS)
 
-SRCS = src/acquire.c src/build.c src/child.c src/cli.c src/dirent_at.c src/exitcode.c src/keyfiles.c src/keyinfo.c src/keyname.c \
+SRCS = src/lockdir.c src/acquire.c src/build.c src/child.c src/cli.c src/dirent_at.c src/exitcode.c src/keyfiles.c src/keyinfo.c src/keyname.c \
 	src/lock.c src/msg.c src/numparse.c src/owner.c src/proc.c src/run.c \
 	src/cksum.c src/sha256.c src/status.c src/publish.c src/rmtree.c src/treecmp.c \
 	src/twothreads.c

@@ -50,14 +50,14 @@ stop_timer(void)
 
 int
 acquire(struct lock *l, int dirfd, const char *name, bool shared,
-    enum wait_kind wait, double timeout, wait_tick_fn tick, void *arg,
-    double *waited)
+    struct owner *record, enum wait_kind wait, double timeout,
+    wait_tick_fn tick, void *arg, double *waited)
 {
 	double start = now_mono(), deadline, next_tick, now;
 	int r;
 
 	*waited = 0;
-	r = lock_take(l, dirfd, name, shared, false);
+	r = lock_take(l, dirfd, name, shared, false, record);
 	if (r != 0 || wait == WAIT_NONBLOCK ||
 	    (wait == WAIT_TIMEOUT && timeout <= 0))
 		return r;
@@ -72,7 +72,7 @@ acquire(struct lock *l, int dirfd, const char *name, bool shared,
 			next_tick = now + (tick ? tick(arg, now - start) : 3600);
 		alarm_fired = 0;
 		set_timer((deadline < next_tick ? deadline : next_tick) - now);
-		r = lock_take(l, dirfd, name, shared, true);
+		r = lock_take(l, dirfd, name, shared, true, record);
 		stop_timer();
 		*waited = now_mono() - start;
 		if (r == -1 && errno == EINTR)

@@ -12,13 +12,13 @@
 typedef double (*wait_tick_fn)(void *arg, double waited);
 
 /*
- * Takes the lock per the wait policy.  1 held, 0 not acquired (busy
+ * Takes the lock per the wait policy (record: as lock_take).  1 held, 0 not acquired (busy
  * with WAIT_NONBLOCK, or timed out), -1 error with errno.  *waited gets
  * the seconds spent.
  */
 int acquire(struct lock *l, int dirfd, const char *name, bool shared,
-    enum wait_kind wait, double timeout, wait_tick_fn tick, void *arg,
-    double *waited);
+    struct owner *record, enum wait_kind wait, double timeout,
+    wait_tick_fn tick, void *arg, double *waited);
 
 /* CLOCK_MONOTONIC in seconds. */
 double now_mono(void);

@@ -27,9 +27,7 @@ judge(struct keyinfo *ki)
 	if (!holder_dead(ki->holder))
 		return;
 	if (ki->lock == LS_FREE) {
-		/* -F and released records stay by design: not a crash. */
-		if (strcmp(ki->owner.state, "exec") == 0 ||
-		    strcmp(ki->owner.state, "done") == 0)
+		if (owner_state_clean(&ki->owner))
 			ki->leftover = 1;
 		else
 			ki->stale = 1;
@@ -50,6 +48,7 @@ read_once(int dirfd, const struct keyfiles *f, struct keyinfo *ki)
 	fd = lock_open_ro(dirfd, f->lock);
 	if (fd == -1) {
 		ki->lock = errno == ENOENT ? LS_FREE : LS_UNKNOWN;
+		ki->err = errno;
 		/* A link, a FIFO or a directory in its place is not ours. */
 		ki->record = errno == ELOOP || errno == EINVAL ||
 		    errno == EISDIR ? -1 : 0;
@@ -59,6 +58,7 @@ read_once(int dirfd, const struct keyfiles *f, struct keyinfo *ki)
 	r = lock_probe(fd, &shared);
 	ki->lock = r == 0 ? LS_FREE : r == 1 ? (shared ? LS_SHARED :
 	    LS_EXCLUSIVE) : LS_UNKNOWN;
+	ki->err = r == -1 ? errno : 0;
 	/*
 	 * Deleted meanwhile: its holder let go normally (see lock.c), and
 	 * whoever holds it now is about to notice and move to a new file.
@@ -108,7 +108,8 @@ keyinfo_read_held(int fd, struct keyinfo *ki)
 int
 keyinfo_alarming(const struct keyinfo *ki)
 {
-	return ki->stale || ki->orphaned || ki->record == -1;
+	return ki->stale || ki->orphaned || ki->record == -1 ||
+	    ki->lock == LS_UNKNOWN;
 }
 
 /* " 123, 456": the processes that have the lock file open. */
@@ -178,7 +179,12 @@ keyinfo_describe(int dirfd, const struct keyfiles *f,
 		    "namespace)", who);
 		break;
 	default:
-		snprintf(buf, bufsz, "is held by %s", who);
+		if (proc_is_ancestor((pid_t)ki->owner.pid))
+			snprintf(buf, bufsz, "is held by %s, an ancestor of "
+			    "this lockbuild (if it waits for this one, neither "
+			    "goes on)", who);
+		else
+			snprintf(buf, bufsz, "is held by %s", who);
 		break;
 	}
 }

@@ -16,6 +16,7 @@ enum lockstate { LS_FREE, LS_EXCLUSIVE, LS_SHARED, LS_UNKNOWN };
 
 struct keyinfo {
 	enum lockstate lock;
+	int err;		/* why it is LS_UNKNOWN: errno */
 	int record;		/* 1 read, 0 none, -1 unreadable or not ours */
 	struct owner owner;	/* when record == 1 */
 	enum holder holder;	/* when record == 1 */
@@ -32,7 +33,8 @@ void keyinfo_read(int dirfd, const struct keyfiles *f, struct keyinfo *ki);
  * holder only, no flags. */
 void keyinfo_read_held(int fd, struct keyinfo *ki);
 
-/* Needs attention (--status exits 1): stale, orphaned or bad record. */
+/* Needs attention (--status exits 1): stale, orphaned, bad record, or
+ * not judged at all (LS_UNKNOWN). */
 int keyinfo_alarming(const struct keyinfo *ki);
 
 /*

@@ -20,7 +20,7 @@
 #include "owner.h"
 #include "proc.h"
 
-#define HEADER "lockbuild-owner 2 "
+#define HEADER OWNER_MAGIC "2 "
 #define VISFLAGS (VIS_CSTYLE | VIS_NL | VIS_TAB | VIS_OCTAL | VIS_NOLOCALE)
 
 time_t
@@ -359,6 +359,13 @@ owner_judge(const struct owner *o)
 	default:
 		return HOLDER_GONE;
 	}
+}
+
+bool
+owner_state_clean(const struct owner *o)
+{
+	return strcmp(o->state, "exec") == 0 || strcmp(o->state, "done") == 0 ||
+	    strcmp(o->state, "shared") == 0;
 }
 
 const char *

@@ -14,6 +14,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+/* How every record, and so every lock file lockbuild makes, begins. */
+#define OWNER_MAGIC "lockbuild-owner "
 #define OWNER_RECORD_MAX 65536	/* larger records are not ours */
 #define OWNER_KEY_MAX 4096	/* longer keys are left out of the record */
 #define OWNER_CMD_MAX 1024
@@ -88,6 +90,13 @@ void owner_describe(const struct owner *o, time_t now, char *buf,
     size_t bufsz);
 
 const char *holder_word(enum holder h);
+
+/*
+ * A holder that leaves its record in this state has left nothing to
+ * clean up: -F ("exec") leaves its record by design, "done" holders let
+ * go while COMMAND's leftovers held on, and shared holders build nothing.
+ */
+bool owner_state_clean(const struct owner *o);
 
 /* Gone or a zombie: will never touch its lock, record or staging again. */
 #define holder_dead(h) ((h) == HOLDER_GONE || (h) == HOLDER_ZOMBIE)

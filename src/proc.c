@@ -68,6 +68,39 @@ proc_parse_stat(const char *text, unsigned long long *start, char *state)
 	return 0;
 }
 
+/* The parent of pid (field 4 of /proc/PID/stat), or -1. */
+static pid_t
+proc_ppid(pid_t pid)
+{
+	char path[64], buf[1024], *p, *end;
+	long ppid;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if (read_small(path, buf, sizeof(buf)) == -1 ||
+	    (p = strrchr(buf, ')')) == NULL || p[1] != ' ' || p[2] == '\0' ||
+	    p[3] != ' ')
+		return -1;
+	errno = 0;
+	ppid = strtol(p + 4, &end, 10);
+	if (errno != 0 || end == p + 4 || *end != ' ')
+		return -1;
+	return (pid_t)ppid;
+}
+
+bool
+proc_is_ancestor(pid_t pid)
+{
+	pid_t p = getppid();
+	int depth;
+
+	for (depth = 0; p > 1 && depth < 4096; depth++) {
+		if (p == pid)
+			return true;
+		p = proc_ppid(p);
+	}
+	return false;
+}
+
 int
 proc_stat(pid_t pid, unsigned long long *start, char *state)
 {

@@ -6,6 +6,7 @@
 #ifndef LOCKBUILD_PROC_H
 #define LOCKBUILD_PROC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -32,6 +33,13 @@ int proc_parse_stat(const char *text, unsigned long long *start, char *state);
 
 /* What has become of pid, which started at start (0: not known). */
 enum proc_state proc_state_of(pid_t pid, unsigned long long start);
+
+/*
+ * Is pid this process's parent, or its parent's, and so on?  A key held
+ * by an ancestor is one that a nested lockbuild would wait for forever
+ * if that ancestor waits for it in turn.
+ */
+bool proc_is_ancestor(pid_t pid);
 
 /* This boot's random id, "" where the system has none. */
 const char *proc_boot_id(void);

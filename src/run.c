@@ -23,6 +23,7 @@
 #include "keyfiles.h"
 #include "keyinfo.h"
 #include "lock.h"
+#include "lockdir.h"
 #include "msg.h"
 #include "owner.h"
 #include "run.h"
@@ -75,7 +76,7 @@ end_status_line(struct waitctx *w)
 }
 
 static int
-lockdir_error(const char *path, int e)
+lockdir_error(const char *path, int e, const struct lockdir_refusal *why)
 {
 	switch (e) {
 	case ENOTDIR:
@@ -85,6 +86,12 @@ lockdir_error(const char *path, int e)
 		msg_error("cannot create LOCKDIR '%s': a dangling symbolic "
 		    "link is in the way", show(path));
 		return EXIT_CANTCREAT;
+	case EPERM:
+		msg_error("LOCKDIR '%s': refusing to follow symbolic link '%s', "
+		    "owned by uid %ld in a sticky world-writable directory "
+		    "(anyone there could point it anywhere)", show(path),
+		    show(why->link), (long)why->owner);
+		return EXIT_NOPERM;
 	case ENOLCK:
 		msg_error("LOCKDIR '%s' is on a FUSE filesystem, whose locks "
 		    "may not exclude other processes; use a local directory",
@@ -97,29 +104,81 @@ lockdir_error(const char *path, int e)
 	}
 }
 
+/* A lock file that is not ours, or not ours to lock (lock_take). */
 static int
-lockfile_error(const char *dir, const char *name, int e)
+refused_error(const char *dir, const struct lock *l)
 {
+	const struct stat *st = &l->st;
+	char why[256];
+
+	switch (l->refusal) {
+	case LR_NOT_WRITABLE:
+		msg_error("cannot lock '%s/%s': it belongs to uid %ld and its "
+		    "mode %04o lets only its owner write it; it stays until "
+		    "uid %ld or root removes it", show(dir), l->name,
+		    (long)st->st_uid, (unsigned)(st->st_mode & 07777),
+		    (long)st->st_uid);
+		return EXIT_NOPERM;
+	case LR_EMPTY:
+		strlcpy(why, "is empty, so nothing shows that lockbuild made "
+		    "it (remove it if no process uses it)", sizeof(why));
+		break;
+	case LR_LINKS:
+		snprintf(why, sizeof(why), "has %ld names (hard links): "
+		    "lockbuild writes only into files that have just one",
+		    (long)st->st_nlink);
+		break;
+	case LR_OWNER:
+		snprintf(why, sizeof(why), "belongs to uid %ld, who cannot "
+		    "write LOCKDIR", (long)st->st_uid);
+		break;
+	default:
+		strlcpy(why, "is not a lockbuild lock file (use another KEY "
+		    "or LOCKDIR)", sizeof(why));
+		break;
+	}
+	msg_error("'%s/%s' %s; left as it was", show(dir), l->name, why);
+	return EXIT_CANTCREAT;
+}
+
+static int
+lockfile_error(const char *dir, const struct lock *l, int e)
+{
+	struct stat st;
+
 	switch (e) {
+	case EEXIST:
+		return refused_error(dir, l);
+	case EACCES:
+		if (l->refusal == LR_NOT_WRITABLE)
+			return refused_error(dir, l);
+		if (fstatat(l->dirfd, l->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_uid != geteuid()) {
+			msg_error("cannot open lock file '%s/%s': it belongs "
+			    "to uid %ld and its mode %04o shuts you out; it "
+			    "stays until uid %ld or root removes it", show(dir),
+			    l->name, (long)st.st_uid,
+			    (unsigned)(st.st_mode & 07777), (long)st.st_uid);
+			return EXIT_NOPERM;
+		}
+		break;
 	case ELOOP:
 		msg_error("lock file '%s/%s' is a symbolic link; refusing to "
-		    "follow it", show(dir), name);
+		    "follow it", show(dir), l->name);
 		return EXIT_CANTCREAT;
 	case EINVAL:
 	case EISDIR:
 		msg_error("lock file '%s/%s' is not a regular file", show(dir),
-		    name);
+		    l->name);
 		return EXIT_CANTCREAT;
 	case ENOLCK:
 	case EOPNOTSUPP:
 		msg_error("cannot lock '%s/%s': the filesystem does not "
-		    "support fcntl locks", show(dir), name);
+		    "support fcntl locks", show(dir), l->name);
 		return EXIT_UNAVAILABLE;
-	default:
-		msg_error("cannot lock '%s/%s': %s", show(dir), name,
-		    strerror(e));
-		return exit_for_errno(e, EXIT_CANTCREAT);
 	}
+	msg_error("cannot lock '%s/%s': %s", show(dir), l->name, strerror(e));
+	return exit_for_errno(e, EXIT_CANTCREAT);
 }
 
 /*
@@ -137,9 +196,10 @@ report_stale(const struct cli *c, const struct lock *l)
 
 	if (l->size == 0 || owner_read(l->fd, &o, &uid) != 1)
 		return;
-	/* -F leaves its record behind by design, and "done" is a holder
-	 * that let go while COMMAND's leftovers held on: nothing crashed. */
-	if (strcmp(o.state, "exec") == 0 || strcmp(o.state, "done") == 0)
+	/* Who could have written it: by the mode the file had when we took
+	 * it, before lock_take narrowed a mode an older version left. */
+	uid = l->st.st_mode & (S_IWGRP | S_IWOTH) ? (uid_t)-1 : l->st.st_uid;
+	if (owner_state_clean(&o))
 		return;
 	/* A zombie holder will never act again: as dead as gone. */
 	if (o.pid == (long)getpid() || !holder_dead(owner_judge(&o)))
@@ -188,6 +248,7 @@ run(const struct cli *c)
 	struct recctx rc;
 	char **argv = c->command;
 	double waited, held_at;
+	struct lockdir_refusal refusal;
 	int dirfd, r, st, code;
 	pid_t pid;
 
@@ -196,26 +257,32 @@ run(const struct cli *c)
 	/* cli_parse rejected the empty key, the only one without a name. */
 	if (keyfiles_for_key(c->key, &n) == -1)
 		abort();
-	dirfd = lockdir_open(c->lockdir);
+	dirfd = lockdir_open(c->lockdir, true, &refusal);
 	if (dirfd == -1)
-		return lockdir_error(c->lockdir, errno);
+		return lockdir_error(c->lockdir, errno, &refusal);
+	if (c->dest != NULL && lockdir_contains(dirfd, stage.parentfd)) {
+		msg_error("DEST '%s' is inside LOCKDIR '%s': lock files and "
+		    "published output must not share a directory",
+		    show(c->dest), show(c->lockdir));
+		return EXIT_USAGE;
+	}
 
 	/* Who we are is known before the lock: keep /proc reads out of the
 	 * time we hold it, which is what limits throughput on a busy key. */
-	if (!c->shared) {
-		owner_self(&self, c->key, c->command);
-		if (c->no_fork)
-			strlcpy(self.state, "exec", sizeof(self.state));
-	}
+	owner_self(&self, c->key, c->command);
+	if (c->shared)
+		strlcpy(self.state, "shared", sizeof(self.state));
+	else if (c->no_fork)
+		strlcpy(self.state, "exec", sizeof(self.state));
 	signals_install();
 	signals_phase(PHASE_WAITING);
 	w = (struct waitctx){ c, dirfd, &n, isatty(STDERR_FILENO) == 1,
 	    false };
-	r = acquire(&l, dirfd, n.lock, c->shared, c->wait, c->timeout,
+	r = acquire(&l, dirfd, n.lock, c->shared, &self, c->wait, c->timeout,
 	    wait_tick, &w, &waited);
 	end_status_line(&w);
 	if (r == -1)
-		return lockfile_error(c->lockdir, n.lock, errno);
+		return lockfile_error(c->lockdir, &l, errno);
 	if (r == 0) {
 		char holder[1024];
 
@@ -233,8 +300,12 @@ run(const struct cli *c)
 	msg_verbose("acquired %s '%s' after %.3fs", c->shared ? "shared" :
 	    "exclusive", show(c->key), waited);
 
-	rc = (struct recctx){ &l, &self, !c->shared };
-	if (!c->shared) {
+	/* A record we could not write once is not tried again. */
+	rc = (struct recctx){ &l, &self, !c->shared && l.record_err == 0 };
+	if (l.created && l.record_err != 0) {
+		msg_info("cannot write owner record into '%s/%s': %s",
+		    show(c->lockdir), l.name, strerror(l.record_err));
+	} else if (!c->shared && !l.created) {
 		report_stale(c, &l);
 		self.since = owner_now();
 		/* At once: the previous holder's record would otherwise

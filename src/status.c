@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,7 +21,7 @@
 #include "keyinfo.h"
 #include "lock.h"
 #include "msg.h"
-#include "publish.h"
+#include "lockdir.h"
 #include "status.h"
 
 struct entry {
@@ -255,21 +256,61 @@ print_human(const char *key, const struct entry *e, const struct keyinfo *ki)
 static int
 open_keys(const struct cli *c, int *dirfd, struct entry **e, size_t *n)
 {
+	struct lockdir_refusal why;
+	int listfd = -1;
+
 	*n = 0;
-	*dirfd = open(c->lockdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	*dirfd = lockdir_open(c->lockdir, false, &why);
+	if (*dirfd == -1 && errno == EPERM) {
+		msg_error("LOCKDIR '%s': refusing to follow symbolic link '%s', "
+		    "owned by uid %ld in a sticky world-writable directory",
+		    show(c->lockdir), show(why.link), (long)why.owner);
+		return EXIT_NOPERM;
+	}
 	if (*dirfd == -1) {
 		msg_error("cannot open LOCKDIR '%s': %s", show(c->lockdir),
 		    strerror(errno));
-		return errno == ENOENT || errno == ENOTDIR ? EXIT_NOINPUT :
+		return errno == ENOENT || errno == ENOTDIR ||
+		    errno == EEXIST ? EXIT_NOINPUT :
 		    exit_for_errno(errno, EXIT_OSERR);
 	}
-	if ((*e = collect(*dirfd, c, n)) == NULL) {
+	/* Listing needs read permission; keys named on the command line
+	 * do not (a LOCKDIR of mode 0733 is usable). */
+	if (c->nkeys == 0 && (listfd = lockdir_open_listing(*dirfd)) == -1) {
+		msg_error("cannot read LOCKDIR '%s': %s", show(c->lockdir),
+		    strerror(errno));
+		close(*dirfd);
+		return exit_for_errno(errno, EXIT_OSERR);
+	}
+	*e = collect(listfd, c, n);
+	if (listfd != -1)
+		close(listfd);
+	if (*e == NULL) {
 		msg_error("cannot read LOCKDIR '%s': %s", show(c->lockdir),
 		    strerror(errno));
 		close(*dirfd);
 		return EXIT_OSERR;
 	}
 	return -1;
+}
+
+/* "--status cannot judge 'k': ..." for a key whose lock file it could
+ * not open or probe: saying nothing would pass it. */
+static void
+report_unjudged(int dirfd, const char *key, const struct entry *e,
+    const struct keyinfo *ki, const char *lockdir)
+{
+	struct stat st;
+
+	if (ki->err == EACCES &&
+	    fstatat(dirfd, e->f.lock, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		msg_error("cannot judge '%s': lock file '%s/%s' belongs to "
+		    "uid %ld, mode %04o, which you may not read", show(key),
+		    show(lockdir), e->f.lock, (long)st.st_uid,
+		    (unsigned)(st.st_mode & 07777));
+	else
+		msg_error("cannot judge '%s': lock file '%s/%s': %s", show(key),
+		    show(lockdir), e->f.lock, strerror(ki->err));
 }
 
 int
@@ -288,6 +329,8 @@ status_main(const struct cli *c)
 
 		keyinfo_read(dirfd, &e[i].f, &ki);
 		key = key_of(&e[i], &ki, keybuf, sizeof(keybuf));
+		if (ki.lock == LS_UNKNOWN && ki.err != 0)
+			report_unjudged(dirfd, key, &e[i], &ki, c->lockdir);
 		if (c->json)
 			print_json(key, &e[i], &ki);
 		else
@@ -311,12 +354,38 @@ report_removed(const char *path, int err)
 		    strerror(err));
 }
 
+/*
+ * A key --clean could not take: busy is fine (a live holder's), and so
+ * is a key gone meanwhile; anything else is said, and fails the run.
+ */
+static bool
+clean_refused(const struct cli *c, const char *key, const struct lock *l,
+    int r, int e)
+{
+	if (r == 0 || (r == -1 && e == ENOENT))
+		return false;
+	if (e == EEXIST)
+		msg_error("'%s/%s' is not a lockbuild lock file, or not one "
+		    "that can be proven ours (%s); left alone", show(c->lockdir),
+		    l->name, l->refusal == LR_LINKS ? "more than one link" :
+		    l->refusal == LR_OWNER ? "a stranger's" : l->refusal ==
+		    LR_EMPTY ? "empty" : "not a record");
+	else if (l->refusal == LR_NOT_WRITABLE || e == EACCES)
+		msg_error("cannot clean '%s': lock file '%s/%s' belongs to uid "
+		    "%ld, and you may not write it", show(key),
+		    show(c->lockdir), l->name, (long)l->st.st_uid);
+	else
+		msg_error("cannot clean '%s': lock file '%s/%s': %s", show(key),
+		    show(c->lockdir), l->name, strerror(e));
+	return true;
+}
+
 int
 clean_main(const struct cli *c)
 {
 	struct entry *e;
 	size_t n, i;
-	int dirfd, code;
+	int dirfd, code, failed = 0;
 	char keybuf[KEYNAME_MAX + 1];
 
 	if ((code = open_keys(c, &dirfd, &e, &n)) != -1)
@@ -325,10 +394,16 @@ clean_main(const struct cli *c)
 		struct keyinfo ki;
 		struct lock l;
 		const char *key;
+		int r;
 
 		/* Holding the lock: no live build can be using any of it. */
-		if (lock_take(&l, dirfd, e[i].f.lock, false, false) != 1)
+		r = lock_take(&l, dirfd, e[i].f.lock, false, false, NULL);
+		if (r != 1) {
+			memset(&ki, 0, sizeof(ki));
+			key = key_of(&e[i], &ki, keybuf, sizeof(keybuf));
+			failed |= clean_refused(c, key, &l, r, errno);
 			continue;
+		}
 		keyinfo_read_held(l.fd, &ki);
 		key = key_of(&e[i], &ki, keybuf, sizeof(keybuf));
 		if (ki.record == 1 && !holder_dead(ki.holder)) {
@@ -350,9 +425,16 @@ clean_main(const struct cli *c)
 		} else {
 			printf("removed unused lock file of '%s'\n", show(key));
 		}
-		lock_release(&l, false);
+		/* A sticky LOCKDIR keeps another user's file (EPERM). */
+		if (lock_release(&l, false) == -1) {
+			msg_error("cannot remove lock file '%s/%s': %s",
+			    show(c->lockdir), e[i].f.lock, strerror(errno));
+			failed = 1;
+		}
 	}
 	free(e);
 	close(dirfd);
-	return fflush(stdout) == EOF ? EXIT_IOERR : 0;
+	if (fflush(stdout) == EOF)
+		return EXIT_IOERR;
+	return failed ? EXIT_STALE_FOUND : 0;
 }

@@ -296,10 +296,28 @@ forged_held() {
 	rm -rf "$H/forged" "$RAN"
 }
 
+# A file that does not start as a record is not a lock file of ours:
+# refused, whether free or held, and left byte for byte as it was.
 printf 'garbage\n\001\002 not a record' >"$T/record"
 cp "$T/record" "$F/k.lock"
-forged_free garbage
-forged_held garbage
+timeout 10 "$LB" "$F" k touch "$RAN" 2>"$T/err"
+is "$?" 73 "not a record, key free: exit 73"
+ok "not a record, key free: COMMAND did not run" test ! -e "$RAN"
+one_line "$T/err" "not a record, key free"
+like "$(cat "$T/err")" "'$F/k.lock' is not a lockbuild lock file" \
+	"not a record, key free: the message names the file"
+ok "not a record, key free: the file is left as it was" cmp -s "$T/record" "$F/k.lock"
+rm -f "$F/k.lock"
+hold forged "$F" k
+p=$hpid
+cp "$T/record" "$F/k.lock"
+timeout 10 "$LB" -n "$F" k touch "$RAN" 2>"$T/err"
+is "$?" 73 "not a record, key held: exit 73"
+one_line "$T/err" "not a record, key held"
+unhold forged "$p"
+ok "not a record written into a held lock file: its maker still removes it" \
+	test ! -e "$F/k.lock"
+rm -rf "$H/forged" "$RAN" "$F/k.lock"
 { echo "lockbuild-owner 2 1 1048576"; head -c 1048576 /dev/zero | tr '\0' a; } \
 	>"$T/record"
 cp "$T/record" "$F/k.lock"
@@ -332,6 +350,8 @@ theirs_kept() {
 }
 theirs 12345 >"$F/k.lock"
 if chown 12345:12345 "$F/k.lock" 2>/dev/null; then
+	# A shared LOCKDIR, where another user's lock files are expected.
+	chmod 1777 "$F"
 	chmod 666 "$F/k.lock"	# so that we may lock it
 	timeout 10 "$LB" "$F" k touch "$RAN" 2>"$T/err"
 	is "$?" 0 "record in another user's lock file: exit 0"
@@ -344,6 +364,7 @@ else
 	skip "cannot plant a lock file as another user: nothing removed"
 fi
 rm -f "$RAN" "$F/k.lock"
+chmod 755 "$F"
 theirs "$(id -u)" >"$F/k.lock"
 chmod 664 "$F/k.lock"
 timeout 10 "$LB" "$F" k touch "$RAN" 2>"$T/err"

@@ -121,8 +121,9 @@ kill -CONT "$stopped"; kill "$live" "$stopped" 2>/dev/null
 wait "$live" "$stopped" 2>/dev/null
 "$LB" -w 10 "$L" orphan true	# the orphan's command has ended
 
-clean=$("$LB" --clean "$L"); rc=$?
-is "$rc" 0 "--clean exits 0"
+clean=$("$LB" --clean "$L" 2>"$T/cleanerr"); rc=$?
+is "$rc" 1 "--clean exits 1: it left what it could not prove its own"
+like "$(cat "$T/cleanerr")" "linked\.lock" "--clean names the symlink it left"
 like "$clean" "removed stale record of 'reused'" "--clean removes the reused-pid record"
 like "$clean" "removed stale record of 'oldboot'" "--clean removes the old-boot record"
 is "$(cat "$T/victim")" "precious" "the symlink's victim is untouched"
@@ -135,6 +136,15 @@ fi
 ok "--clean leaves a symlinked lock file alone (it cannot lock it)" \
 	test -L "$L/linked.lock"
 rm "$L/linked.lock"
+if [ "$(id -u)" = 0 ]; then
+	like "$(cat "$T/cleanerr")" "foreign\.lock' .*a stranger's" \
+		"--clean names another user's lock file in a private LOCKDIR"
+	ok "and leaves it" test -f "$L/foreign.lock"
+	rm -f "$L/foreign.lock"
+else
+	skip "cannot chown a record to another user here"
+	skip "cannot chown a record to another user here"
+fi
 is "$(ls -A "$L")" "" "--clean leaves LOCKDIR empty of everything else"
 out=$("$LB" --status "$L"); rc=$?
 is "$rc" 0 "--status exits 0 after --clean"

@@ -1,0 +1,275 @@
+/*
+ * LOCKDIR is resolved by hand, one component at a time, each opened
+ * relative to the one before without following links, so that no name
+ * can be swapped between the check and the use.  A symbolic link met on
+ * the way is followed only where the kernel's protected_symlinks would
+ * follow it: not when it lies in a sticky world-writable directory and
+ * belongs neither to us nor to that directory's owner.  Otherwise any
+ * user could point /tmp/locks at a victim's directory and have lockbuild,
+ * run by the victim or by root, create and remove files there.  The
+ * check is our own, so it holds with protected_symlinks off too.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/vfs.h>
+#endif
+
+#include "lockdir.h"
+
+#define MAX_LINKS 40		/* as the kernel's own limit (ELOOP) */
+#ifdef O_PATH
+#define START_FLAGS (O_PATH | O_DIRECTORY | O_CLOEXEC)
+#else
+#define START_FLAGS (O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+#endif
+#define FUSE_SUPER_MAGIC_ 0x65735546
+
+#ifdef O_PATH
+#define STEP_FLAGS (O_PATH | O_NOFOLLOW | O_CLOEXEC)
+#else
+/* Without O_PATH, a link makes openat fail (ELOOP; EMLINK on FreeBSD)
+ * and is then looked at by name: a narrower check, but the same rule. */
+#define STEP_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+#endif
+
+static void
+close_keep_errno(int fd)
+{
+	int e = errno;
+
+	close(fd);
+	errno = e;
+}
+
+/* Would the kernel's protected_symlinks follow a link owned by owner
+ * in the directory open as dirfd? */
+static bool
+may_follow(int dirfd, uid_t owner)
+{
+	struct stat dir;
+
+	if (fstat(dirfd, &dir) == -1)
+		return false;
+	if (!(dir.st_mode & S_ISVTX) || !(dir.st_mode & S_IWOTH))
+		return true;
+	return owner == geteuid() || owner == dir.st_uid;
+}
+
+/*
+ * One step: opens dirfd/name.  Returns the descriptor of a directory,
+ * or -1 with errno; for a symbolic link, -1 with errno ELOOP and its
+ * target in target and owner in *st.
+ */
+static int
+step(int dirfd, const char *name, char *target, size_t tsz, struct stat *st)
+{
+	ssize_t n;
+	int fd = openat(dirfd, name, STEP_FLAGS);
+
+#ifdef O_PATH
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, st) == -1) {
+		close_keep_errno(fd);
+		return -1;
+	}
+	if (S_ISDIR(st->st_mode))
+		return fd;
+	if (!S_ISLNK(st->st_mode)) {
+		close(fd);
+		errno = ENOTDIR;
+		return -1;
+	}
+	n = readlinkat(fd, "", target, tsz);
+	close(fd);
+#else
+	if (fd != -1)
+		return fd;
+	if (errno != ELOOP && errno != EMLINK)
+		return -1;
+	if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) == -1)
+		return -1;
+	if (!S_ISLNK(st->st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	n = readlinkat(dirfd, name, target, tsz);
+#endif
+	if (n == -1)
+		return -1;
+	if ((size_t)n >= tsz) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	target[n] = '\0';
+	errno = ELOOP;
+	return -1;
+}
+
+static int
+refuse_fuse(int fd)
+{
+#ifdef __linux__
+	struct statfs sfs;
+
+	/* FUSE may grant a held lock to a second process. */
+	if (fstatfs(fd, &sfs) == 0 &&
+	    (unsigned long)sfs.f_type == FUSE_SUPER_MAGIC_) {
+		close(fd);
+		errno = ENOLCK;
+		return -1;
+	}
+#endif
+	return fd;
+}
+
+/* Replaces rest[0..] with target "/" rest[from..]. */
+static int
+splice_link(char *rest, size_t restsz, size_t from, const char *target)
+{
+	char buf[8192];
+	int n = snprintf(buf, sizeof(buf), "%s/%s", target, rest + from);
+
+	if (n < 0 || (size_t)n >= sizeof(buf) || (size_t)n >= restsz) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(rest, buf, (size_t)n + 1);
+	return 0;
+}
+
+int
+lockdir_open(const char *path, bool create, struct lockdir_refusal *why)
+{
+	char rest[8192], target[4096], done[8192] = "";
+	size_t p = 0, link_end = 0;
+	int cur, links = 0;
+
+	if (path[0] == '\0') {
+		errno = ENOENT;
+		return -1;
+	}
+	if (strlcpy(rest, path, sizeof(rest)) >= sizeof(rest)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	cur = open(path[0] == '/' ? "/" : ".", START_FLAGS);
+	if (cur == -1)
+		return -1;
+	if (path[0] == '/')
+		strlcpy(done, "/", sizeof(done));
+	for (;;) {
+		char name[4096];
+		size_t len, start;
+		struct stat st;
+		int fd;
+
+		while (rest[p] == '/')
+			p++;
+		if (rest[p] == '\0')
+			break;
+		start = p;
+		len = strcspn(rest + p, "/");
+		if (len >= sizeof(name)) {
+			close(cur);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(name, rest + p, len);
+		name[len] = '\0';
+		p += len;
+		fd = step(cur, name, target, sizeof(target), &st);
+		/* Only what the user wrote is created, never a link's target. */
+		if (fd == -1 && errno == ENOENT && create && start >= link_end) {
+			if (mkdirat(cur, name, 0777) == -1 && errno != EEXIST) {
+				close_keep_errno(cur);
+				return -1;
+			}
+			fd = step(cur, name, target, sizeof(target), &st);
+		} else if (fd == -1 && errno == ENOENT && start < link_end) {
+			errno = EEXIST;		/* a dangling link */
+		}
+		if (fd == -1 && errno == ELOOP) {
+			if (!may_follow(cur, st.st_uid)) {
+				if (why != NULL) {
+					strlcpy(why->link, done,
+					    sizeof(why->link));
+					if (done[0] && strcmp(done, "/") != 0)
+						strlcat(why->link, "/",
+						    sizeof(why->link));
+					strlcat(why->link, name,
+					    sizeof(why->link));
+					why->owner = st.st_uid;
+				}
+				close(cur);
+				errno = EPERM;
+				return -1;
+			}
+			if (++links > MAX_LINKS ||
+			    splice_link(rest, sizeof(rest), p, target) == -1) {
+				close(cur);
+				errno = links > MAX_LINKS ? ELOOP : errno;
+				return -1;
+			}
+			link_end = strlen(target) + 1 +
+			    (link_end > p ? link_end - p : 0);
+			p = 0;
+			if (target[0] == '/') {
+				close(cur);
+				if ((cur = open("/", START_FLAGS)) == -1)
+					return -1;
+				strlcpy(done, "/", sizeof(done));
+			}
+			continue;
+		}
+		if (fd == -1) {
+			close_keep_errno(cur);
+			return -1;
+		}
+		close(cur);
+		cur = fd;
+		if (done[0] != '\0' && strcmp(done, "/") != 0)
+			strlcat(done, "/", sizeof(done));
+		strlcat(done, name, sizeof(done));
+	}
+	return refuse_fuse(cur);
+}
+
+int
+lockdir_open_listing(int dirfd)
+{
+	return openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+bool
+lockdir_contains(int lockdirfd, int dirfd)
+{
+	struct stat top, st, up;
+	int fd, parent, depth;
+
+	if (fstat(lockdirfd, &top) == -1 ||
+	    (fd = openat(dirfd, ".", START_FLAGS)) == -1)
+		return false;
+	/* Up through "..", which the kernel resolves across mounts, until
+	 * LOCKDIR or the root (its own parent). */
+	for (depth = 0; depth < 4096 && fstat(fd, &st) == 0; depth++) {
+		if (st.st_dev == top.st_dev && st.st_ino == top.st_ino) {
+			close(fd);
+			return true;
+		}
+		if ((parent = openat(fd, "..", START_FLAGS)) == -1)
+			break;
+		close(fd);
+		fd = parent;
+		if (fstat(fd, &up) == -1 || (up.st_dev == st.st_dev &&
+		    up.st_ino == st.st_ino))
+			break;
+	}
+	close(fd);
+	return false;
+}
