@@ -476,7 +476,11 @@ stage_remove(struct stage *s)
 	int r = 0;
 
 	if (s->container[0] != '\0') {
-		r = rmtree_at(s->parentfd, s->container);
+		/* Through containerfd when open: what we made, not whatever
+		 * the name leads to now. */
+		r = s->containerfd != -1 ? rmtree_open(s->parentfd,
+		    s->container, s->containerfd) :
+		    rmtree_at(s->parentfd, s->container);
 		if (r == -1)
 			fail(s, "remove staging dir");
 	}
@@ -527,6 +531,7 @@ stage_sweep(struct stage *s, void (*found)(const char *path, int err))
 		return 0;
 	while ((de = readdir(d)) != NULL) {
 		char path[PATH_MAX + NAME_MAX + 2];
+		struct stat st;
 		int fd, err = 0;
 
 		if (!is_our_container(s, de->d_name) ||
@@ -536,12 +541,24 @@ stage_sweep(struct stage *s, void (*found)(const char *path, int err))
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd == -1)
 			continue;
+		/*
+		 * Only a container that we could have made: a directory of
+		 * ours, mode 0700.  In a shared directory (a 1777 /tmp)
+		 * anyone can plant one by that name, to have us delete
+		 * what is in it or trip over it on every build: it is
+		 * neither entered nor reported.
+		 */
+		if (fstat(fd, &st) == -1 || !S_ISDIR(st.st_mode) ||
+		    st.st_uid != geteuid() || (st.st_mode & 07777) != 0700) {
+			close(fd);
+			continue;
+		}
 		/* A live lockbuild holds its container's flock: leave it. */
 		if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 			close(fd);
 			continue;
 		}
-		if (rmtree_at(s->parentfd, de->d_name) == -1)
+		if (rmtree_open(s->parentfd, de->d_name, fd) == -1)
 			err = errno;
 		else
 			removed++;

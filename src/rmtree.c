@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -42,18 +43,52 @@ is_mount_root(int dirfd, const char *name, const struct stat *st,
 	return false;
 }
 
+#define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+
+/*
+ * Makes an unreadable directory of ours readable and opens it.  A build
+ * may leave such directories (Go's module cache makes its dirs read-only).
+ * The name may be swapped for a symlink, or for someone else's directory,
+ * by whoever can write next to it, at any moment: so the mode is changed
+ * through a descriptor of the very directory whose owner was checked
+ * (an O_PATH descriptor needs no read access, and /proc/self/fd reaches
+ * its inode without looking the name up again).  Without O_PATH or /proc
+ * the directory is left alone.
+ */
+static int
+open_unreadable(int dirfd, const char *name)
+{
+	int fd = -1;
+#ifdef O_PATH
+	char self[64];
+	struct stat st;
+	int pfd;
+
+	pfd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (pfd == -1)
+		return -1;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+	if (fstat(pfd, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    st.st_uid == geteuid() && chmod(self, 0700) == 0)
+		fd = open(self, DIR_FLAGS & ~O_NOFOLLOW);
+	close(pfd);
+#else
+	(void)dirfd;
+	(void)name;
+#endif
+	if (fd == -1)
+		errno = EACCES;
+	return fd;
+}
+
 static int
 open_subdir(int dirfd, const char *name)
 {
-	int fd = openat(dirfd, name,
-	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(dirfd, name, DIR_FLAGS);
 
-	if (fd == -1 && errno == EACCES) {
-		/* A build may leave read-only dirs (Go's module cache does). */
-		if (fchmodat(dirfd, name, 0700, 0) == 0)
-			fd = openat(dirfd, name,
-			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	}
+	if (fd == -1 && errno == EACCES)
+		fd = open_unreadable(dirfd, name);
 	return fd;
 }
 
@@ -224,4 +259,24 @@ rmtree_at(int dirfd, const char *name)
 	if (fstat(dirfd, &parent) == -1)
 		return -1;
 	return remove_entry(dirfd, name, parent.st_dev, true);
+}
+
+int
+rmtree_open(int dirfd, const char *name, int fd)
+{
+	struct stat st, here;
+	int dfd;
+
+	if (fstat(fd, &st) == -1 ||
+	    fstatat(dirfd, name, &here, AT_SYMLINK_NOFOLLOW) == -1)
+		return -1;
+	/* The name no longer leads to the directory that was checked. */
+	if (st.st_dev != here.st_dev || st.st_ino != here.st_ino ||
+	    !S_ISDIR(st.st_mode)) {
+		errno = ESTALE;
+		return -1;
+	}
+	if ((dfd = dup(fd)) == -1)
+		return -1;
+	return remove_dir(dirfd, name, dfd, st.st_dev, true);
 }

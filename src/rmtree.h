@@ -13,4 +13,11 @@
  */
 int rmtree_at(int dirfd, const char *name);
 
+/*
+ * rmtree_at() of a directory already open as fd (which stays open), so
+ * that what was checked through fd is what gets emptied: fails with
+ * ESTALE if dirfd/name is no longer that directory.
+ */
+int rmtree_open(int dirfd, const char *name, int fd);
+
 #endif
