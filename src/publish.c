@@ -277,6 +277,17 @@ stage_has_output(struct stage *s, bool allow_empty, const char **why)
 			    "(-f)";
 			return 0;
 		}
+		/* A FIFO, socket or device cannot be the output: publishing
+		 * would hand readers something that blocks or is no file. */
+		if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+			*why = S_ISFIFO(st.st_mode) ? "$LOCKBUILD_STAGING is "
+			    "a FIFO, not a regular file (-f)" :
+			    S_ISSOCK(st.st_mode) ? "$LOCKBUILD_STAGING is a "
+			    "socket, not a regular file (-f)" :
+			    "$LOCKBUILD_STAGING is a device, not a regular "
+			    "file (-f)";
+			return 0;
+		}
 		return 1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -302,6 +313,30 @@ stage_has_output(struct stage *s, bool allow_empty, const char **why)
 	return found;
 }
 
+/*
+ * Opens dir/name to flush it, if it is a regular file or a directory:
+ * O_NONBLOCK | O_NOCTTY so that a FIFO or a device (which a tree may
+ * hold, and which may replace a checked name meanwhile) is never waited
+ * on or taken as a terminal, and fstat on the open file says what it is.
+ * -1 with ELOOP for a symlink, ENODEV for anything else.
+ */
+static int
+open_flushable(int dir, const char *name, struct stat *st)
+{
+	int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY | O_CLOEXEC);
+
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, st) == -1 ||
+	    !(S_ISDIR(st->st_mode) || S_ISREG(st->st_mode))) {
+		close(fd);
+		errno = ENODEV;
+		return -1;
+	}
+	return fd;
+}
+
 /* Flushes everything under fd (fallback where syncfs is missing). */
 static int
 fsync_tree(int fd)
@@ -318,11 +353,10 @@ fsync_tree(int fd)
 
 		if (is_dot_entry(de->d_name))
 			continue;
-		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-		    !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))
+		if (de->d_type != DT_DIR && de->d_type != DT_REG &&
+		    de->d_type != DT_UNKNOWN)
 			continue;
-		sub = openat(fd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub == -1)
+		if ((sub = open_flushable(fd, de->d_name, &st)) == -1)
 			continue;
 		if ((S_ISDIR(st.st_mode) ? fsync_tree(sub) : fsync(sub)) == -1 &&
 		    err == 0)
@@ -339,13 +373,15 @@ fsync_tree(int fd)
 static int
 flush_staged(struct stage *s)
 {
+	struct stat st;
 	int fd, r;
 
-	fd = openat(s->containerfd, s->base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = open_flushable(s->containerfd, s->base, &st);
 	if (fd == -1) {
-		if (errno != ELOOP)
+		if (errno != ELOOP && errno != ENODEV)
 			return -1;
-		return fsync(s->containerfd);	/* -f output is a symlink */
+		/* A symlink (or special file) is all in its directory. */
+		return fsync(s->containerfd);
 	}
 	if (s->file) {
 		r = fsync(fd);
