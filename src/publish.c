@@ -56,6 +56,9 @@ stage_init(struct stage *s, const char *dest, bool file)
 	s->dest = dest;
 	s->file = file;
 	s->parentfd = s->containerfd = -1;
+	/* Longer than any file name: no mkdir or rename could make it. */
+	if (strlen(slash ? slash + 1 : dest) > NAME_MAX)
+		return DEST_NAME_TOO_LONG;
 	if (slash == NULL) {
 		strlcpy(dirpart, ".", sizeof(dirpart));
 		strlcpy(s->base, dest, sizeof(s->base));
@@ -67,13 +70,10 @@ stage_init(struct stage *s, const char *dest, bool file)
 		}
 		memcpy(dirpart, dest, dlen);
 		dirpart[dlen] = '\0';
-		if (strlcpy(s->base, slash + 1, sizeof(s->base)) >=
-		    sizeof(s->base))
-			return DEST_BAD_NAME;
+		strlcpy(s->base, slash + 1, sizeof(s->base));
 	}
 	if (s->base[0] == '\0' || strcmp(s->base, ".") == 0 ||
-	    strcmp(s->base, "..") == 0 || strlen(slash ? slash + 1 : dest) >
-	    NAME_MAX || strncmp(s->base, STAGE_PREFIX,
+	    strcmp(s->base, "..") == 0 || strncmp(s->base, STAGE_PREFIX,
 	    sizeof(STAGE_PREFIX) - 1) == 0)
 		return DEST_BAD_NAME;
 

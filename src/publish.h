@@ -28,6 +28,7 @@ struct stage {
 enum dest_problem {
 	DEST_OK,
 	DEST_BAD_NAME,		/* empty, ".", "..", trailing '/', reserved */
+	DEST_NAME_TOO_LONG,	/* last component over NAME_MAX bytes */
 	DEST_NO_PARENT,		/* errno says why */
 	DEST_PARENT_NOT_WRITABLE,
 	DEST_IS_LINK,
