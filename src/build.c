@@ -207,6 +207,7 @@ build_finish(const struct cli *c, struct stage *s, int st,
 	bool published;
 	int code;
 
+	stage_release(s);	/* for --check, reading and publishing */
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		code = status_to_exit(st);
 		if (WIFSIGNALED(st))

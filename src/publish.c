@@ -51,11 +51,14 @@ stage_init(struct stage *s, const char *dest, bool file)
 	char dirpart[PATH_MAX];
 	struct stat st;
 	size_t dlen;
+	int i;
 
 	memset(s, 0, sizeof(*s));
 	s->dest = dest;
 	s->file = file;
 	s->parentfd = s->containerfd = -1;
+	for (i = 0; i < STAGE_RESERVE; i++)
+		s->reserve[i] = -1;
 	/* Longer than any file name: no mkdir or rename could make it. */
 	if (strlen(slash ? slash + 1 : dest) > NAME_MAX)
 		return DEST_NAME_TOO_LONG;
@@ -207,18 +210,42 @@ dest_contains(const struct stage *s, const char *path)
 	    resolve(path, pn, sizeof(pn)) == 0 && under(pn, dn);
 }
 
+void
+stage_release(struct stage *s)
+{
+	int i, e = errno;
+
+	for (i = 0; i < STAGE_RESERVE; i++) {
+		if (s->reserve[i] != -1)
+			close(s->reserve[i]);
+		s->reserve[i] = -1;
+	}
+	errno = e;
+}
+
 int
 stage_create(struct stage *s)
 {
 	char base[BASE_IN_NAME_MAX + 1];
-	int tries, n;
+	int i, tries, n;
 
+	/*
+	 * Flushing, comparing and removing trees need a few descriptors
+	 * (a bounded number: rmtree.c).  Had COMMAND's run left too few,
+	 * the container could not even be removed: take them now.
+	 */
+	for (i = 0; i < STAGE_RESERVE; i++) {
+		s->reserve[i] = fcntl(s->parentfd, F_DUPFD_CLOEXEC, 0);
+		if (s->reserve[i] == -1) {
+			stage_release(s);
+			return fail(s, "set aside descriptors for staging");
+		}
+	}
 	strlcpy(base, s->base, sizeof(base));
 	/* What COMMAND might create meanwhile must not be overwritten. */
 	s->existed = dest_exists(s);
 	for (tries = 0; tries < 100; tries++) {
 		char rnd[STAGE_RAND_LEN + 1];
-		int i;
 
 		for (i = 0; i < STAGE_RAND_LEN; i++)
 			rnd[i] = alnum[arc4random_uniform(sizeof(alnum) - 1)];
@@ -237,6 +264,10 @@ stage_create(struct stage *s)
 	if (s->containerfd == -1 || flock(s->containerfd, LOCK_EX) == -1) {
 		int e = errno;
 
+		stage_release(s);
+		if (s->containerfd != -1)
+			close(s->containerfd);
+		s->containerfd = -1;
 		rmtree_at(s->parentfd, s->container);
 		errno = e;
 		return fail(s, "open staging dir");
@@ -466,6 +497,7 @@ stage_publish(struct stage *s, bool no_fsync, bool if_changed,
 	bool exists;
 
 	*published = false;
+	stage_release(s);
 	exists = fstatat(s->parentfd, s->base, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	if (exists && (S_ISLNK(st.st_mode) || S_ISDIR(st.st_mode) == s->file)) {
 		errno = S_ISDIR(st.st_mode) ? EISDIR : ENOTDIR;
@@ -511,6 +543,7 @@ stage_remove(struct stage *s)
 {
 	int r = 0;
 
+	stage_release(s);
 	if (s->container[0] != '\0') {
 		/* Through containerfd when open: what we made, not whatever
 		 * the name leads to now. */
@@ -527,6 +560,7 @@ stage_remove(struct stage *s)
 void
 stage_close(struct stage *s)
 {
+	stage_release(s);
 	if (s->containerfd != -1) {
 		int e = errno;
 
