@@ -436,9 +436,10 @@ rmtree_open(int dirfd, const char *name, int fd)
 	struct stat st, here;
 	int dfd;
 
-	if (fstat(fd, &st) == -1 ||
-	    fstatat(dirfd, name, &here, AT_SYMLINK_NOFOLLOW) == -1)
+	if (fstat(fd, &st) == -1)
 		return -1;
+	if (fstatat(dirfd, name, &here, AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT ? 0 : -1;	/* gone already */
 	/* The name no longer leads to the directory that was checked. */
 	if (st.st_dev != here.st_dev || st.st_ino != here.st_ino ||
 	    !S_ISDIR(st.st_mode)) {
