@@ -5,6 +5,7 @@
  * staging container.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,11 @@ build_precheck(const struct cli *c, struct stage *s)
 		msg_error("invalid DEST '%s': it must name a file or directory "
 		    "(not end in '/', '.' or '..', not start with '%s')",
 		    show(c->dest), STAGE_PREFIX);
+		return EXIT_USAGE;
+	case DEST_NAME_TOO_LONG:
+		msg_error("invalid DEST '%s': its last component is longer "
+		    "than a file name can be (%d bytes)", show(c->dest),
+		    NAME_MAX);
 		return EXIT_USAGE;
 	case DEST_NO_PARENT:
 		msg_error("cannot use DEST '%s': its directory: %s",
@@ -201,6 +207,7 @@ build_finish(const struct cli *c, struct stage *s, int st,
 	bool published;
 	int code;
 
+	stage_release(s);	/* for --check, reading and publishing */
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		code = status_to_exit(st);
 		if (WIFSIGNALED(st))

@@ -51,11 +51,17 @@ stage_init(struct stage *s, const char *dest, bool file)
 	char dirpart[PATH_MAX];
 	struct stat st;
 	size_t dlen;
+	int i;
 
 	memset(s, 0, sizeof(*s));
 	s->dest = dest;
 	s->file = file;
 	s->parentfd = s->containerfd = -1;
+	for (i = 0; i < STAGE_RESERVE; i++)
+		s->reserve[i] = -1;
+	/* Longer than any file name: no mkdir or rename could make it. */
+	if (strlen(slash ? slash + 1 : dest) > NAME_MAX)
+		return DEST_NAME_TOO_LONG;
 	if (slash == NULL) {
 		strlcpy(dirpart, ".", sizeof(dirpart));
 		strlcpy(s->base, dest, sizeof(s->base));
@@ -67,13 +73,10 @@ stage_init(struct stage *s, const char *dest, bool file)
 		}
 		memcpy(dirpart, dest, dlen);
 		dirpart[dlen] = '\0';
-		if (strlcpy(s->base, slash + 1, sizeof(s->base)) >=
-		    sizeof(s->base))
-			return DEST_BAD_NAME;
+		strlcpy(s->base, slash + 1, sizeof(s->base));
 	}
 	if (s->base[0] == '\0' || strcmp(s->base, ".") == 0 ||
-	    strcmp(s->base, "..") == 0 || strlen(slash ? slash + 1 : dest) >
-	    NAME_MAX || strncmp(s->base, STAGE_PREFIX,
+	    strcmp(s->base, "..") == 0 || strncmp(s->base, STAGE_PREFIX,
 	    sizeof(STAGE_PREFIX) - 1) == 0)
 		return DEST_BAD_NAME;
 
@@ -207,18 +210,42 @@ dest_contains(const struct stage *s, const char *path)
 	    resolve(path, pn, sizeof(pn)) == 0 && under(pn, dn);
 }
 
+void
+stage_release(struct stage *s)
+{
+	int i, e = errno;
+
+	for (i = 0; i < STAGE_RESERVE; i++) {
+		if (s->reserve[i] != -1)
+			close(s->reserve[i]);
+		s->reserve[i] = -1;
+	}
+	errno = e;
+}
+
 int
 stage_create(struct stage *s)
 {
 	char base[BASE_IN_NAME_MAX + 1];
-	int tries, n;
+	int i, tries, n;
 
+	/*
+	 * Flushing, comparing and removing trees need a few descriptors
+	 * (a bounded number: rmtree.c).  Had COMMAND's run left too few,
+	 * the container could not even be removed: take them now.
+	 */
+	for (i = 0; i < STAGE_RESERVE; i++) {
+		s->reserve[i] = fcntl(s->parentfd, F_DUPFD_CLOEXEC, 0);
+		if (s->reserve[i] == -1) {
+			stage_release(s);
+			return fail(s, "set aside descriptors for staging");
+		}
+	}
 	strlcpy(base, s->base, sizeof(base));
 	/* What COMMAND might create meanwhile must not be overwritten. */
 	s->existed = dest_exists(s);
 	for (tries = 0; tries < 100; tries++) {
 		char rnd[STAGE_RAND_LEN + 1];
-		int i;
 
 		for (i = 0; i < STAGE_RAND_LEN; i++)
 			rnd[i] = alnum[arc4random_uniform(sizeof(alnum) - 1)];
@@ -237,6 +264,10 @@ stage_create(struct stage *s)
 	if (s->containerfd == -1 || flock(s->containerfd, LOCK_EX) == -1) {
 		int e = errno;
 
+		stage_release(s);
+		if (s->containerfd != -1)
+			close(s->containerfd);
+		s->containerfd = -1;
 		rmtree_at(s->parentfd, s->container);
 		errno = e;
 		return fail(s, "open staging dir");
@@ -277,6 +308,17 @@ stage_has_output(struct stage *s, bool allow_empty, const char **why)
 			    "(-f)";
 			return 0;
 		}
+		/* A FIFO, socket or device cannot be the output: publishing
+		 * would hand readers something that blocks or is no file. */
+		if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+			*why = S_ISFIFO(st.st_mode) ? "$LOCKBUILD_STAGING is "
+			    "a FIFO, not a regular file (-f)" :
+			    S_ISSOCK(st.st_mode) ? "$LOCKBUILD_STAGING is a "
+			    "socket, not a regular file (-f)" :
+			    "$LOCKBUILD_STAGING is a device, not a regular "
+			    "file (-f)";
+			return 0;
+		}
 		return 1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -302,6 +344,30 @@ stage_has_output(struct stage *s, bool allow_empty, const char **why)
 	return found;
 }
 
+/*
+ * Opens dir/name to flush it, if it is a regular file or a directory:
+ * O_NONBLOCK | O_NOCTTY so that a FIFO or a device (which a tree may
+ * hold, and which may replace a checked name meanwhile) is never waited
+ * on or taken as a terminal, and fstat on the open file says what it is.
+ * -1 with ELOOP for a symlink, ENODEV for anything else.
+ */
+static int
+open_flushable(int dir, const char *name, struct stat *st)
+{
+	int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY | O_CLOEXEC);
+
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, st) == -1 ||
+	    !(S_ISDIR(st->st_mode) || S_ISREG(st->st_mode))) {
+		close(fd);
+		errno = ENODEV;
+		return -1;
+	}
+	return fd;
+}
+
 /* Flushes everything under fd (fallback where syncfs is missing). */
 static int
 fsync_tree(int fd)
@@ -318,11 +384,10 @@ fsync_tree(int fd)
 
 		if (is_dot_entry(de->d_name))
 			continue;
-		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-		    !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))
+		if (de->d_type != DT_DIR && de->d_type != DT_REG &&
+		    de->d_type != DT_UNKNOWN)
 			continue;
-		sub = openat(fd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub == -1)
+		if ((sub = open_flushable(fd, de->d_name, &st)) == -1)
 			continue;
 		if ((S_ISDIR(st.st_mode) ? fsync_tree(sub) : fsync(sub)) == -1 &&
 		    err == 0)
@@ -339,13 +404,15 @@ fsync_tree(int fd)
 static int
 flush_staged(struct stage *s)
 {
+	struct stat st;
 	int fd, r;
 
-	fd = openat(s->containerfd, s->base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = open_flushable(s->containerfd, s->base, &st);
 	if (fd == -1) {
-		if (errno != ELOOP)
+		if (errno != ELOOP && errno != ENODEV)
 			return -1;
-		return fsync(s->containerfd);	/* -f output is a symlink */
+		/* A symlink (or special file) is all in its directory. */
+		return fsync(s->containerfd);
 	}
 	if (s->file) {
 		r = fsync(fd);
@@ -430,6 +497,7 @@ stage_publish(struct stage *s, bool no_fsync, bool if_changed,
 	bool exists;
 
 	*published = false;
+	stage_release(s);
 	exists = fstatat(s->parentfd, s->base, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	if (exists && (S_ISLNK(st.st_mode) || S_ISDIR(st.st_mode) == s->file)) {
 		errno = S_ISDIR(st.st_mode) ? EISDIR : ENOTDIR;
@@ -475,8 +543,13 @@ stage_remove(struct stage *s)
 {
 	int r = 0;
 
+	stage_release(s);
 	if (s->container[0] != '\0') {
-		r = rmtree_at(s->parentfd, s->container);
+		/* Through containerfd when open: what we made, not whatever
+		 * the name leads to now. */
+		r = s->containerfd != -1 ? rmtree_open(s->parentfd,
+		    s->container, s->containerfd) :
+		    rmtree_at(s->parentfd, s->container);
 		if (r == -1)
 			fail(s, "remove staging dir");
 	}
@@ -487,6 +560,7 @@ stage_remove(struct stage *s)
 void
 stage_close(struct stage *s)
 {
+	stage_release(s);
 	if (s->containerfd != -1) {
 		int e = errno;
 
@@ -527,6 +601,7 @@ stage_sweep(struct stage *s, void (*found)(const char *path, int err))
 		return 0;
 	while ((de = readdir(d)) != NULL) {
 		char path[PATH_MAX + NAME_MAX + 2];
+		struct stat st;
 		int fd, err = 0;
 
 		if (!is_our_container(s, de->d_name) ||
@@ -536,12 +611,24 @@ stage_sweep(struct stage *s, void (*found)(const char *path, int err))
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd == -1)
 			continue;
+		/*
+		 * Only a container that we could have made: a directory of
+		 * ours, mode 0700.  In a shared directory (a 1777 /tmp)
+		 * anyone can plant one by that name, to have us delete
+		 * what is in it or trip over it on every build: it is
+		 * neither entered nor reported.
+		 */
+		if (fstat(fd, &st) == -1 || !S_ISDIR(st.st_mode) ||
+		    st.st_uid != geteuid() || (st.st_mode & 07777) != 0700) {
+			close(fd);
+			continue;
+		}
 		/* A live lockbuild holds its container's flock: leave it. */
 		if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 			close(fd);
 			continue;
 		}
-		if (rmtree_at(s->parentfd, de->d_name) == -1)
+		if (rmtree_open(s->parentfd, de->d_name, fd) == -1)
 			err = errno;
 		else
 			removed++;

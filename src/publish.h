@@ -11,6 +11,8 @@
 
 #define STAGE_PREFIX ".lockbuild."
 #define STAGE_RAND_LEN 8
+/* Descriptors kept aside while COMMAND runs, for what comes after. */
+#define STAGE_RESERVE 8
 
 struct stage {
 	const char *dest;		/* as given */
@@ -19,6 +21,7 @@ struct stage {
 	char base[NAME_MAX + 1];	/* DEST's last component */
 	char container[NAME_MAX + 1];	/* .lockbuild.XXXXXXXX.<base> */
 	int containerfd;		/* -1 when none */
+	int reserve[STAGE_RESERVE];	/* -1 when none */
 	char path[PATH_MAX];		/* LOCKBUILD_STAGING */
 	bool file;			/* -f: output is one file */
 	bool existed;			/* DEST existed when staging began */
@@ -28,6 +31,7 @@ struct stage {
 enum dest_problem {
 	DEST_OK,
 	DEST_BAD_NAME,		/* empty, ".", "..", trailing '/', reserved */
+	DEST_NAME_TOO_LONG,	/* last component over NAME_MAX bytes */
 	DEST_NO_PARENT,		/* errno says why */
 	DEST_PARENT_NOT_WRITABLE,
 	DEST_IS_LINK,
@@ -45,10 +49,17 @@ bool dest_contains(const struct stage *s, const char *path);
 
 /*
  * Creates the container and, for directory output, the empty staging
- * directory in it.  The container is flock()ed through containerfd so
+ * directory in it.  First it sets aside STAGE_RESERVE descriptors, given
+ * back before publishing or removing, so that running short of them is
+ * an error here (EMFILE, nothing created) and never one that leaves a
+ * container behind.  The container is flock()ed through containerfd so
  * that a sweep by another process can tell it is in use.
  */
 int stage_create(struct stage *s);
+
+/* Gives back the descriptors set aside by stage_create (once COMMAND
+ * has ended; publishing and removing do it too). */
+void stage_release(struct stage *s);
 
 /*
  * Did COMMAND produce output?  1 yes, 0 no: *why says what is missing

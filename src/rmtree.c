@@ -4,11 +4,19 @@
  * must neither follow the one nor descend into the other.  All walking
  * is relative to directory descriptors opened with O_NOFOLLOW, so a
  * component swapped for a link mid-walk is not followed either.
+ *
+ * A walk holds one directory open whatever the depth (a build can nest
+ * directories deeper than the descriptors a process may have): going
+ * down it closes the parent, and coming back it opens ".." and checks
+ * by device and inode that it is the parent it left.  Each directory's
+ * subdirectories are listed in one readdir pass, files removed on the
+ * way, so coming back never reads a directory again from the top.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -42,23 +50,55 @@ is_mount_root(int dirfd, const char *name, const struct stat *st,
 	return false;
 }
 
-static int
-open_subdir(int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name,
-	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+#define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 
-	if (fd == -1 && errno == EACCES) {
-		/* A build may leave read-only dirs (Go's module cache does). */
-		if (fchmodat(dirfd, name, 0700, 0) == 0)
-			fd = openat(dirfd, name,
-			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	}
+/*
+ * Makes an unreadable directory of ours readable and opens it.  A build
+ * may leave such directories (Go's module cache makes its dirs read-only).
+ * The name may be swapped for a symlink, or for someone else's directory,
+ * by whoever can write next to it, at any moment: so the mode is changed
+ * through a descriptor of the very directory whose owner was checked
+ * (an O_PATH descriptor needs no read access, and /proc/self/fd reaches
+ * its inode without looking the name up again).  Without O_PATH or /proc
+ * the directory is left alone.
+ */
+static int
+open_unreadable(int dirfd, const char *name)
+{
+	int fd = -1;
+#ifdef O_PATH
+	char self[64];
+	struct stat st;
+	int pfd;
+
+	pfd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (pfd == -1)
+		return -1;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+	if (fstat(pfd, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    st.st_uid == geteuid() && chmod(self, 0700) == 0)
+		fd = open(self, DIR_FLAGS & ~O_NOFOLLOW);
+	close(pfd);
+#else
+	(void)dirfd;
+	(void)name;
+#endif
+	if (fd == -1)
+		errno = EACCES;
 	return fd;
 }
 
-static int remove_entry(int dirfd, const char *name, dev_t parent_dev,
-    bool split);
+static int
+open_subdir(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, DIR_FLAGS);
+
+	if (fd == -1 && errno == EACCES)
+		fd = open_unreadable(dirfd, name);
+	return fd;
+}
+
 
 /* Most of a build tree is plain files: unlink them without a stat (a
  * directory answers EISDIR).  Did that remove de? */
@@ -69,34 +109,98 @@ unlink_nondir(int fd, const struct dirent *de)
 	    unlinkat(fd, de->d_name, 0) == 0;
 }
 
-/* One pass over d, removing every entry; *removed says if any went. */
-static int
-empty_pass(DIR *d, dev_t dev, bool *removed)
-{
-	int fd = dirfd(d), err = 0;
-	struct dirent *de;
+/* One directory on the way down from the walk's top. */
+struct level {
+	char *name;		/* in its parent; NULL at the top */
+	dev_t dev;
+	ino_t ino;
+	char **dirs;		/* its subdirectories, from one readdir pass */
+	size_t n, next;		/* how many; the next one to enter */
+	bool removed;		/* something went in the last pass */
+	bool failed;		/* something below cannot go */
+};
 
-	*removed = false;
+struct walk {
+	struct level *lv;
+	size_t depth, cap;
+	int err;		/* the first errno */
+	bool split;		/* may still share a directory with a thread */
+};
+
+static int remove_dir(int dirfd, const char *name, int fd, bool split);
+
+static void
+failed(struct walk *w, struct level *l)
+{
+	if (w->err == 0)
+		w->err = errno;
+	l->failed = true;
+}
+
+static void
+drop_dirs(struct level *l)
+{
+	while (l->n > 0)
+		free(l->dirs[--l->n]);
+	free(l->dirs);
+	l->dirs = NULL;
+	l->next = 0;
+}
+
+/* One readdir pass over the top level: files go, subdirectories are
+ * listed (a subdirectory without memory to list it counts as failed). */
+static void
+scan(struct walk *w, DIR *d)
+{
+	struct level *l = &w->lv[w->depth];
+	int fd = dirfd(d);
+	struct dirent *de;
+	struct stat st;
+	size_t cap = 0;
+	char **more;
+
+	drop_dirs(l);
+	l->removed = false;
+	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		if (is_dot_entry(de->d_name))
 			continue;
-		if (unlink_nondir(fd, de) ||
-		    remove_entry(fd, de->d_name, dev, false) == 0)
-			*removed = true;
-		else if (err == 0)
-			err = errno;
+		if (unlink_nondir(fd, de)) {
+			l->removed = true;
+			continue;
+		}
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+			if (errno != ENOENT)
+				failed(w, l);
+			continue;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			if (unlinkat(fd, de->d_name, 0) == 0)
+				l->removed = true;
+			else if (errno != ENOENT)
+				failed(w, l);
+			continue;
+		}
+		if (is_mount_root(fd, de->d_name, &st, l->dev)) {
+			errno = EXDEV;
+			failed(w, l);
+			continue;
+		}
+		if (l->n == cap && (more = reallocarray(l->dirs,
+		    cap ? cap * 2 : 16, sizeof(*more))) != NULL) {
+			l->dirs = more;
+			cap = cap ? cap * 2 : 16;
+		}
+		if (l->n < cap && (l->dirs[l->n] = strdup(de->d_name)) != NULL)
+			l->n++;
+		else
+			failed(w, l);
 	}
-	if (err != 0) {
-		errno = err;
-		return -1;
-	}
-	return 0;
 }
 
 /* The subdirectories of one directory, for twothreads(). */
 struct split {
 	int fd;
-	dev_t dev;
 	char **names;
 };
 
@@ -104,67 +208,179 @@ static int
 remove_item(void *arg, size_t i, int t)
 {
 	struct split *j = arg;
+	int fd;
 
 	(void)t;
-	return remove_entry(j->fd, j->names[i], j->dev, false);
+	if ((fd = open_subdir(j->fd, j->names[i])) == -1)
+		return errno == ENOENT ? 0 : -1;
+	return remove_dir(j->fd, j->names[i], fd, false);
 }
 
 /*
- * empty_pass where the tree has not been split yet: files go at once,
- * subdirectories are collected; two or more are shared with a second
- * thread (twothreads.c), a single one may be split further down.  Without
- * memory for the list, a subdirectory is removed on the spot.
+ * The first directory with two or more subdirectories shares them with
+ * a second thread (twothreads.c); each subtree is then a walk of its own.
+ */
+static void
+share(struct walk *w, DIR *d)
+{
+	struct level *l = &w->lv[w->depth];
+	struct split j = { dirfd(d), l->dirs };
+
+	w->split = false;
+	if (twothreads(l->n, remove_item, &j, false) == -1)
+		failed(w, l);
+	l->removed = true;
+	l->next = l->n;
+}
+
+/* Goes down into the top level's next subdirectory; false if none. */
+static bool
+down(struct walk *w, DIR **dp)
+{
+	struct level *l, *c;
+	struct stat st;
+	DIR *sub;
+	int fd;
+
+	if (w->depth + 1 == w->cap) {
+		struct level *more = reallocarray(w->lv, w->cap * 2,
+		    sizeof(*more));
+
+		if (more == NULL) {
+			failed(w, &w->lv[w->depth]);
+			return false;
+		}
+		w->lv = more;
+		w->cap *= 2;
+	}
+	l = &w->lv[w->depth];
+	while (l->next < l->n) {
+		const char *name = l->dirs[l->next++];
+
+		if ((fd = open_subdir(dirfd(*dp), name)) == -1) {
+			if (errno != ENOENT)
+				failed(w, l);
+			continue;
+		}
+		if (fstat(fd, &st) == -1 || (sub = fdopendir(fd)) == NULL) {
+			failed(w, l);
+			close(fd);
+			continue;
+		}
+		if (st.st_dev != l->dev) {	/* mounted since the scan */
+			errno = EXDEV;
+			failed(w, l);
+			closedir(sub);
+			continue;
+		}
+		closedir(*dp);
+		*dp = sub;
+		c = &w->lv[++w->depth];
+		memset(c, 0, sizeof(*c));
+		c->name = l->dirs[l->next - 1];
+		c->dev = st.st_dev;
+		c->ino = st.st_ino;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Back up from the top level to its parent, through "..", which must
+ * be the directory we came down from (else the tree was moved under
+ * us: ESTALE, and the walk stops).  Then the level's directory goes.
  */
 static int
-split_pass(DIR *d, dev_t dev, bool *removed)
+up(struct walk *w, DIR **dp)
 {
-	int fd = dirfd(d), err = 0;
-	struct dirent *de;
-	char **dirs = NULL, **more;
-	size_t n = 0, cap = 0;
+	struct level *c = &w->lv[w->depth], *l = c - 1;
+	struct stat st;
+	DIR *d;
+	int fd;
 
-	*removed = false;
-	while ((de = readdir(d)) != NULL) {
-		if (is_dot_entry(de->d_name))
-			continue;
-		if (unlink_nondir(fd, de)) {
-			*removed = true;
-			continue;
-		}
-		if (n == cap && (more = reallocarray(dirs, cap ? cap * 2 : 64,
-		    sizeof(*dirs))) != NULL) {
-			dirs = more;
-			cap = cap ? cap * 2 : 64;
-		}
-		if (n < cap && (dirs[n] = strdup(de->d_name)) != NULL)
-			n++;
-		else if (remove_entry(fd, de->d_name, dev, false) == 0)
-			*removed = true;
-		else if (err == 0)
-			err = errno;
-	}
-	if (n == 1 && remove_entry(fd, dirs[0], dev, true) == -1 && err == 0)
-		err = errno;
-	if (n > 1) {
-		struct split j = { fd, dev, dirs };
-
-		if (twothreads(n, remove_item, &j, false) == -1 && err == 0)
-			err = errno;
-	}
-	*removed = *removed || n > 0;
-	while (n > 0)
-		free(dirs[--n]);
-	free(dirs);
-	if (err != 0) {
-		errno = err;
+	fd = openat(dirfd(*dp), "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
 		return -1;
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		return -1;
+	}
+	if (st.st_dev != l->dev || st.st_ino != l->ino) {
+		close(fd);
+		errno = ESTALE;
+		return -1;
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	closedir(*dp);
+	*dp = d;
+	drop_dirs(c);
+	w->depth--;
+	if (c->failed) {
+		l->failed = true;
+	} else if (unlinkat(fd, c->name, AT_REMOVEDIR) == 0 ||
+	    errno == ENOENT) {
+		l->removed = true;
+	} else if ((errno == ENOTEMPTY || errno == EEXIST) && c->removed) {
+		/* Deleting during readdir made it skip some: once more. */
+		l->next--;
+	} else {
+		failed(w, l);
 	}
 	return 0;
 }
 
+/*
+ * Empties the directory open as *dp, one readdir pass each directory.
+ * *dp is the same directory (maybe another stream) at the end.
+ * *removed: did the last pass at the top remove anything?
+ */
+static int
+empty(DIR **dp, bool split, bool *removed)
+{
+	struct walk w = { NULL, 0, 8, 0, split };
+	struct stat st;
+	int r = 0;
+
+	if (fstat(dirfd(*dp), &st) == -1 ||
+	    (w.lv = calloc(w.cap, sizeof(*w.lv))) == NULL)
+		return -1;
+	w.lv[0].dev = st.st_dev;
+	w.lv[0].ino = st.st_ino;
+	scan(&w, *dp);
+	for (;;) {
+		struct level *l = &w.lv[w.depth];
+
+		if (w.split && l->n >= 2)
+			share(&w, *dp);
+		if (down(&w, dp)) {
+			scan(&w, *dp);
+			continue;
+		}
+		if (w.depth == 0)
+			break;
+		if (up(&w, dp) == -1) {
+			r = -1;
+			break;
+		}
+	}
+	*removed = w.lv[0].removed;
+	while (w.depth > 0)
+		drop_dirs(&w.lv[w.depth--]);
+	drop_dirs(&w.lv[0]);
+	free(w.lv);
+	if (r == 0 && w.err != 0) {
+		errno = w.err;
+		r = -1;
+	}
+	return r;
+}
+
 /* Empties and removes dirfd/name, a directory open as fd (taken over). */
 static int
-remove_dir(int dirfd, const char *name, int fd, dev_t dev, bool split)
+remove_dir(int dirfd, const char *name, int fd, bool split)
 {
 	DIR *d = fdopendir(fd);
 	bool removed;
@@ -174,31 +390,30 @@ remove_dir(int dirfd, const char *name, int fd, dev_t dev, bool split)
 		close(fd);
 		return -1;
 	}
-	/* Entries deleted during readdir may make it skip others; rmdir's
-	 * ENOTEMPTY says so, and costs nothing when all went in one pass
-	 * (a second readdir pass on every directory would). */
-	r = split ? split_pass(d, dev, &removed) : empty_pass(d, dev, &removed);
-	while (r == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) == -1) {
+	/* rmdir's ENOTEMPTY says when readdir skipped entries that were
+	 * deleted meanwhile, and costs nothing when all went in one pass. */
+	while ((r = empty(&d, split, &removed)) == 0 &&
+	    unlinkat(dirfd, name, AT_REMOVEDIR) == -1) {
 		if (errno == ENOENT)
 			break;
 		if ((errno != ENOTEMPTY && errno != EEXIST) || !removed) {
 			r = -1;		/* something we cannot remove */
 			break;
 		}
-		rewinddir(d);
-		r = empty_pass(d, dev, &removed);
+		split = false;
 	}
 	closedir(d);
 	return r;
 }
 
-/* split: may this subtree still be shared with a second thread? */
-static int
-remove_entry(int dirfd, const char *name, dev_t parent_dev, bool split)
+int
+rmtree_at(int dirfd, const char *name)
 {
-	struct stat st;
+	struct stat parent, st;
 	int fd;
 
+	if (fstat(dirfd, &parent) == -1)
+		return -1;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return errno == ENOENT ? 0 : -1;
 	if (!S_ISDIR(st.st_mode)) {
@@ -206,22 +421,32 @@ remove_entry(int dirfd, const char *name, dev_t parent_dev, bool split)
 			return -1;
 		return 0;
 	}
-	if (is_mount_root(dirfd, name, &st, parent_dev)) {
+	if (is_mount_root(dirfd, name, &st, parent.st_dev)) {
 		errno = EXDEV;
 		return -1;
 	}
-	fd = open_subdir(dirfd, name);
-	if (fd == -1)
+	if ((fd = open_subdir(dirfd, name)) == -1)
 		return -1;
-	return remove_dir(dirfd, name, fd, st.st_dev, split);
+	return remove_dir(dirfd, name, fd, true);
 }
 
 int
-rmtree_at(int dirfd, const char *name)
+rmtree_open(int dirfd, const char *name, int fd)
 {
-	struct stat parent;
+	struct stat st, here;
+	int dfd;
 
-	if (fstat(dirfd, &parent) == -1)
+	if (fstat(fd, &st) == -1)
 		return -1;
-	return remove_entry(dirfd, name, parent.st_dev, true);
+	if (fstatat(dirfd, name, &here, AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT ? 0 : -1;	/* gone already */
+	/* The name no longer leads to the directory that was checked. */
+	if (st.st_dev != here.st_dev || st.st_ino != here.st_ino ||
+	    !S_ISDIR(st.st_mode)) {
+		errno = ESTALE;
+		return -1;
+	}
+	if ((dfd = dup(fd)) == -1)
+		return -1;
+	return remove_dir(dirfd, name, dfd, true);
 }

@@ -9,8 +9,16 @@
  * call then fails with EXDEV and leaves it and its parents.  Unreadable
  * directories of our own are made readable first.  The subtrees of
  * one wide directory go to a second thread (twothreads.c), joined before
- * the return.  0 or -1 with errno.
+ * the return.  A walk holds at most two descriptors at a time (five
+ * with the second thread), whatever the depth.  0 or -1 with errno.
  */
 int rmtree_at(int dirfd, const char *name);
+
+/*
+ * rmtree_at() of a directory already open as fd (which stays open), so
+ * that what was checked through fd is what gets emptied: fails with
+ * ESTALE if dirfd/name is no longer that directory.
+ */
+int rmtree_open(int dirfd, const char *name, int fd);
 
 #endif

@@ -103,19 +103,31 @@ cmp_fds(struct walk *w, int fa, int fb, off_t size)
 	return r;
 }
 
+/*
+ * Two names that fstatat found to be regular files of this size.  They
+ * may have been replaced since by a FIFO or a device: O_NONBLOCK |
+ * O_NOCTTY never waits on one, and what was opened is checked again.
+ */
 static int
 cmp_files(struct walk *w, int adir, const char *a, int bdir, const char *b,
     off_t size)
 {
+	struct stat sa, sb;
 	int fa, fb, r;
 
-	if ((fa = open_read(adir, a, 0)) == -1)
+	if ((fa = open_read(adir, a, O_NONBLOCK | O_NOCTTY)) == -1)
 		return -1;
-	if ((fb = open_read(bdir, b, 0)) == -1) {
+	if ((fb = open_read(bdir, b, O_NONBLOCK | O_NOCTTY)) == -1) {
 		close(fa);
 		return -1;
 	}
-	r = cmp_fds(w, fa, fb, size);
+	if (fstat(fa, &sa) == -1 || fstat(fb, &sb) == -1)
+		r = -1;
+	else if (!S_ISREG(sa.st_mode) || !S_ISREG(sb.st_mode) ||
+	    sa.st_size != size || sb.st_size != size)
+		r = 0;	/* changed under us: not the same output */
+	else
+		r = cmp_fds(w, fa, fb, size);
 	close(fa);
 	close(fb);
 	return r;

@@ -154,6 +154,16 @@ bad 64 "-F" "-F with -o" "$L" k -F -o "$W/d" sh -c "$RAN" "$MARK"
 bad 64 "DEST" "DEST 'x/'" "$L" k -o "$W/x/" sh -c "$RAN" "$MARK"
 bad 64 "DEST" "DEST 'x/.'" "$L" k -o "$W/x/." sh -c "$RAN" "$MARK"
 bad 64 "DEST" "DEST 'x/..'" "$L" k -o "$W/x/.." sh -c "$RAN" "$MARK"
+# A last component of 256 bytes: said to be too long; 255 is a file name.
+long=$(printf '%0255d' 0)
+bad 64 "longer than a file name can be \(255 bytes\)" "DEST name of 256 bytes" \
+	"$L" k -o "$W/${long}1" sh -c "$RAN" "$MARK"
+bad 64 "longer than a file name" "DEST name of 256 bytes, -f, no '/'" \
+	"$L" k -f -o "${long}1" sh -c "$RAN" "$MARK"
+"$LB" "$T/locks2" k -f -o "$W/$long" sh -c 'echo x >"$LOCKBUILD_STAGING"'
+is "$?" 0 "DEST name of 255 bytes: published"
+ok "DEST name of 255 bytes: in place" test -f "$W/$long"
+rm -f "$W/$long"
 cd "$W/x" || exit 1
 bad 64 "DEST" "DEST '..'" "$L" k -o .. sh -c "$RAN" "$MARK"
 cd "$T" || exit 1

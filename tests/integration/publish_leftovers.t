@@ -113,7 +113,8 @@ victim "deleting the old tree"
 
 # A dead build's container with links out of it, and a read-only dir.
 C=$W/.lockbuild.Zy9Xw8Vu.s
-mkdir "$C" "$C/s" "$C/s/ro"
+mkdir -m 700 "$C"
+mkdir "$C/s" "$C/s/ro"
 ln -s "$T/victim" "$C/vdir"
 ln -s "$T/victim/file" "$C/s/vfile"
 ln -s "$T/victim/sub" "$C/s/ro/vsub"
