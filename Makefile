@@ -30,10 +30,20 @@ else
 LOCKBUILD_LIBS = $(BSD_LIBS)
 endif
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+# floor() (acquire.c): gcc -O2 inlines it, gcc -O0 and clang call libm.
+LIBM = -lm
 
-REQ_CFLAGS = -std=c11 -pthread -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
-	-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-	-DLIBBSD_OPENBSD_VIS -DVERSION='"$(VERSION)"' $(BSD_CFLAGS)
+# -Werror is for the project's own checks (check, check-asan, check-build,
+# CI), which pass WERROR=-Werror: a warning that a packager's flags or a
+# newer compiler bring must not stop a plain `make` or `make install`.
+WERROR =
+# The packager's CPPFLAGS, CFLAGS and LDFLAGS (dpkg-buildflags) are kept;
+# what lockbuild needs is appended.
+REQ_CPPFLAGS = -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DLIBBSD_OPENBSD_VIS \
+	-DVERSION='"$(VERSION)"' $(BSD_CFLAGS)
+REQ_CFLAGS = -std=c11 -pthread -Wall -Wextra $(WERROR) -Wshadow \
+	-Wstrict-prototypes
+ALL_CPPFLAGS = $(CPPFLAGS) $(REQ_CPPFLAGS)
 ALL_CFLAGS = $(CFLAGS) $(REQ_CFLAGS)
 
 SRCS = src/acquire.c src/build.c src/child.c src/cli.c src/dirent_at.c src/exitcode.c src/keyfiles.c src/keyinfo.c src/keyname.c \
@@ -52,29 +62,37 @@ all: lockbuild
 deps:
 	@sh tests/install-deps.sh
 
+# Every program `make check` runs besides lockbuild.
+test-progs: $(UNIT_TESTS)
+
 lockbuild: src/main.o $(LIB_OBJS)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LOCKBUILD_LDFLAGS) -o $@ src/main.o $(LIB_OBJS) $(LOCKBUILD_LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LOCKBUILD_LDFLAGS) -o $@ src/main.o $(LIB_OBJS) $(LOCKBUILD_LIBS) $(LIBM)
 
 src/%.o: src/%.c src/*.h
 	@test -n "$(BSD_CFLAGS)" || { echo "libbsd not found by pkg-config: run 'make deps' (apt-get install libbsd-dev pkg-config)" >&2; exit 1; }
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 tests/unit/test_%: tests/unit/test_%.c $(LIB_OBJS)
 	@test -n "$(CMOCKA_LIBS)" || { echo "cmocka not found by pkg-config: run 'make deps' (apt-get install libcmocka-dev)" >&2; exit 1; }
-	$(CC) $(ALL_CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(CMOCKA_LIBS) $(BSD_LIBS)
+	$(CC) $(ALL_CPPFLAGS) -Isrc $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) \
+		$(CMOCKA_LIBS) $(BSD_LIBS) $(LIBM)
 
 check: deps
-	@$(MAKE) --no-print-directory lockbuild $(UNIT_TESTS)
+	@$(MAKE) --no-print-directory lockbuild $(UNIT_TESTS) WERROR=-Werror
 	@sh tests/run.sh $(UNIT_TESTS) tests/integration/*.t
 
 check-asan: deps
 	@$(MAKE) --no-print-directory clean
 	@$(MAKE) --no-print-directory lockbuild $(UNIT_TESTS) \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-		STATIC=no
+		STATIC=no WERROR=-Werror
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		sh tests/run.sh $(UNIT_TESTS) tests/integration/*.t
 	@$(MAKE) --no-print-directory clean
+
+# The compiler, optimisation and linking matrix, and the packager's flags.
+check-build: deps
+	@sh tests/run.sh tests/build/matrix.t tests/build/flags.t
 
 # valgrind replaces malloc through the dynamic loader: it needs STATIC=no.
 check-valgrind: deps
@@ -116,5 +134,5 @@ lint:
 clean:
 	rm -f lockbuild src/*.o $(UNIT_TESTS)
 
-.PHONY: all deps check check-asan check-valgrind stress fuzz bench demo \
+.PHONY: all deps test-progs check check-asan check-build check-valgrind stress fuzz bench demo \
 	install uninstall lint clean

@@ -63,7 +63,7 @@ set -- -g -O1 -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
     $(pkg-config --cflags libbsd-overlay) \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -fno-omit-frame-pointer ${FUZZ_CFLAGS:-}
-bsd_libs=$(pkg-config --libs libbsd-overlay)
+bsd_libs="$(pkg-config --libs libbsd-overlay) -lm"
 
 # Every src/*.c but main.c (libFuzzer has main), compiled once; the
 # linker keeps what each harness uses.
