@@ -12,7 +12,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 PKG_CONFIG ?= pkg-config
 
-BSD_CFLAGS = $(shell $(PKG_CONFIG) --cflags libbsd-overlay 2>/dev/null)
+BSD_CFLAGS = $(shell $(PKG_CONFIG) --cflags libbsd-overlay libmd 2>/dev/null)
 # lockbuild is linked statically where the archives exist (STATIC=no for
 # a dynamic binary): most of its cost over running COMMAND is process
 # start-up, and without ld.so's work on libc, libbsd and libmd a run takes
@@ -22,10 +22,11 @@ STATIC ?= $(shell test "$$(uname -s)" = Linux && \
 	test -f "$$($(CC) -print-file-name=libc.a)" && \
 	test -f "$$($(CC) -print-file-name=libbsd.a)" && \
 	test -f "$$($(CC) -print-file-name=libmd.a)" && echo yes)
-BSD_LIBS = $(shell $(PKG_CONFIG) --libs libbsd-overlay 2>/dev/null)
+# libmd: SHA-256 for long keys (keyname.c); libbsd depends on it anyway.
+BSD_LIBS = $(shell $(PKG_CONFIG) --libs libbsd-overlay libmd 2>/dev/null)
 ifeq ($(STATIC),yes)
 LOCKBUILD_LDFLAGS = -static
-LOCKBUILD_LIBS = $(shell $(PKG_CONFIG) --static --libs libbsd-overlay 2>/dev/null)
+LOCKBUILD_LIBS = $(shell $(PKG_CONFIG) --static --libs libbsd-overlay libmd 2>/dev/null)
 else
 LOCKBUILD_LIBS = $(BSD_LIBS)
 endif
@@ -48,7 +49,7 @@ ALL_CFLAGS = $(CFLAGS) $(REQ_CFLAGS)
 
 SRCS = src/acquire.c src/build.c src/child.c src/cli.c src/dirent_at.c src/exitcode.c src/keyfiles.c src/keyinfo.c src/keyname.c \
 	src/lock.c src/msg.c src/numparse.c src/owner.c src/proc.c src/run.c \
-	src/cksum.c src/sha256.c src/status.c src/publish.c src/rmtree.c src/treecmp.c \
+	src/cksum.c src/status.c src/publish.c src/rmtree.c src/treecmp.c \
 	src/twothreads.c
 OBJS = $(SRCS:.c=.o)
 LIB_OBJS = $(filter-out src/main.o,$(OBJS))
@@ -69,7 +70,7 @@ lockbuild: src/main.o $(LIB_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LOCKBUILD_LDFLAGS) -o $@ src/main.o $(LIB_OBJS) $(LOCKBUILD_LIBS) $(LIBM)
 
 src/%.o: src/%.c src/*.h
-	@test -n "$(BSD_CFLAGS)" || { echo "libbsd not found by pkg-config: run 'make deps' (apt-get install libbsd-dev pkg-config)" >&2; exit 1; }
+	@test -n "$(BSD_CFLAGS)" || { echo "libbsd not found by pkg-config: run 'make deps' (apt-get install libbsd-dev libmd-dev pkg-config)" >&2; exit 1; }
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 tests/unit/test_%: tests/unit/test_%.c $(LIB_OBJS)
