@@ -116,6 +116,21 @@ demo: deps
 	@$(MAKE) --no-print-directory lockbuild
 	@sh tests/demo.sh
 
+# The release tarball, made by git archive from the commit checked out
+# (not from uncommitted changes): file times are the commit's, owners
+# root, names in order, and gzip -n leaves out its own name and time, so
+# one commit always gives the same bytes.
+DIST = lockbuild-$(VERSION)
+dist:
+	@git diff --quiet HEAD -- || \
+		echo "dist: uncommitted changes are not in $(DIST).tar.gz" >&2
+	git archive --format=tar --prefix=$(DIST)/ HEAD | gzip -n -9 >$(DIST).tar.gz.tmp
+	mv $(DIST).tar.gz.tmp $(DIST).tar.gz
+
+# The tarball builds, tests, installs and uninstalls without .git.
+distcheck:
+	@sh tests/distcheck.sh $(VERSION)
+
 install: lockbuild
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 755 lockbuild $(DESTDIR)$(BINDIR)/lockbuild
@@ -133,7 +148,7 @@ lint:
 		--inline-suppr -D__linux__ src
 
 clean:
-	rm -f lockbuild src/*.o $(UNIT_TESTS)
+	rm -f lockbuild src/*.o $(UNIT_TESTS) $(DIST).tar.gz
 
 .PHONY: all deps test-progs check check-asan check-build check-valgrind stress fuzz bench demo \
-	install uninstall lint clean
+	dist distcheck install uninstall lint clean
