@@ -56,7 +56,7 @@ LIB_OBJS = $(filter-out src/main.o,$(OBJS))
 
 UNIT_TESTS = tests/unit/test_keyname tests/unit/test_numparse \
 	tests/unit/test_cli tests/unit/test_owner tests/unit/test_exitcode \
-	tests/unit/test_twothreads
+	tests/unit/test_twothreads tests/unit/test_publish tests/unit/test_json
 
 all: lockbuild
 
