@@ -31,7 +31,11 @@ src=$tmp/lockbuild-$version
 [ ! -e "$src/.git" ] || fail "$tarball holds .git"
 cd "$src"
 echo "distcheck: make check in $src"
-make --no-print-directory check
+# Its totals line is renamed: .ci/run counts make check's tests once.
+rc=0
+make --no-print-directory check >"$tmp/check.log" 2>&1 || rc=$?
+sed 's/^\([0-9]* passed, \)/distcheck: make check: \1/' "$tmp/check.log"
+[ "$rc" -eq 0 ] || fail "make check failed in the unpacked tarball"
 echo "distcheck: make install"
 dest=$tmp/dest
 make --no-print-directory install DESTDIR="$dest" PREFIX=/usr >/dev/null
