@@ -57,6 +57,9 @@ LIB_OBJS = $(filter-out src/main.o,$(OBJS))
 UNIT_TESTS = tests/unit/test_keyname tests/unit/test_numparse \
 	tests/unit/test_cli tests/unit/test_owner tests/unit/test_exitcode \
 	tests/unit/test_twothreads tests/unit/test_publish tests/unit/test_json
+# The fuzz harnesses, run on their corpora without libFuzzer.
+FUZZ_REPLAY = tests/fuzz/replay_keyname tests/fuzz/replay_owner \
+	tests/fuzz/replay_cli
 
 all: lockbuild
 
@@ -64,7 +67,7 @@ deps:
 	@sh tests/install-deps.sh
 
 # Every program `make check` runs besides lockbuild.
-test-progs: $(UNIT_TESTS)
+test-progs: $(UNIT_TESTS) $(FUZZ_REPLAY)
 
 lockbuild: src/main.o $(LIB_OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LOCKBUILD_LDFLAGS) -o $@ src/main.o $(LIB_OBJS) $(LOCKBUILD_LIBS) $(LIBM)
@@ -73,22 +76,26 @@ src/%.o: src/%.c src/*.h
 	@test -n "$(BSD_CFLAGS)" || { echo "libbsd not found by pkg-config: run 'make deps' (apt-get install libbsd-dev libmd-dev pkg-config)" >&2; exit 1; }
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
+tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIB_OBJS)
+	$(CC) $(ALL_CPPFLAGS) -Isrc $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< \
+		tests/fuzz/replay.c $(LIB_OBJS) $(BSD_LIBS) $(LIBM)
+
 tests/unit/test_%: tests/unit/test_%.c $(LIB_OBJS)
 	@test -n "$(CMOCKA_LIBS)" || { echo "cmocka not found by pkg-config: run 'make deps' (apt-get install libcmocka-dev)" >&2; exit 1; }
 	$(CC) $(ALL_CPPFLAGS) -Isrc $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) \
 		$(CMOCKA_LIBS) $(BSD_LIBS) $(LIBM)
 
 check: deps
-	@$(MAKE) --no-print-directory lockbuild $(UNIT_TESTS) WERROR=-Werror
-	@sh tests/run.sh $(UNIT_TESTS) tests/integration/*.t
+	@$(MAKE) --no-print-directory lockbuild test-progs WERROR=-Werror
+	@sh tests/run.sh $(UNIT_TESTS) tests/integration/*.t tests/fuzz/replay.t
 
 check-asan: deps
 	@$(MAKE) --no-print-directory clean
-	@$(MAKE) --no-print-directory lockbuild $(UNIT_TESTS) \
+	@$(MAKE) --no-print-directory lockbuild test-progs \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		STATIC=no WERROR=-Werror
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		sh tests/run.sh $(UNIT_TESTS) tests/integration/*.t
+		sh tests/run.sh $(UNIT_TESTS) tests/integration/*.t tests/fuzz/replay.t
 	@$(MAKE) --no-print-directory clean
 
 # The compiler, optimisation and linking matrix, and the packager's flags.
@@ -148,7 +155,7 @@ lint:
 		--inline-suppr -D__linux__ src
 
 clean:
-	rm -f lockbuild src/*.o $(UNIT_TESTS) $(DIST).tar.gz
+	rm -f lockbuild src/*.o $(UNIT_TESTS) $(FUZZ_REPLAY) $(DIST).tar.gz
 
 .PHONY: all deps test-progs check check-asan check-build check-valgrind stress fuzz bench demo \
 	dist distcheck install uninstall lint clean
