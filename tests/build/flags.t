@@ -61,6 +61,7 @@ fi
 
 # The packager's build itself, held to the project's -Werror.
 mkdir "$tmp/t" && cp -R Makefile src man tests "$tmp/t/" || exit 1
+make -C "$tmp/t" --no-print-directory clean >/dev/null
 if make -C "$tmp/t" -j"${BUILD_JOBS:-2}" --no-print-directory \
     CPPFLAGS="$CPPFLAGS" CFLAGS="$CFLAGS" LDFLAGS="$LDFLAGS" \
     WERROR=-Werror lockbuild >"$tmp/log" 2>&1 &&

@@ -1,10 +1,10 @@
 #!/bin/sh
 # make check-build: lockbuild and the test programs build and link with
 # gcc and clang, at -O0 and -O2, dynamically and statically, with -Werror.
-# Each cell builds in its own copy of the tree, so the checkout's objects
-# (built with other flags) are neither reused nor replaced.  A static
-# binary must need no shared library, a dynamic one must, and each must
-# run.  Prints TAP.
+# Each cell builds from clean in its own copy of the tree, so the
+# checkout's objects (built with other flags) are neither reused nor
+# replaced.  A static binary must need no shared library, a dynamic one
+# must, and each must run.  Prints TAP.
 #
 #   BUILD_CCS="gcc clang"   compilers to try (a missing one is skipped)
 set -u
@@ -44,6 +44,8 @@ for cc in $ccs; do
 			d=$tmp/$n
 			mkdir "$d" && cp -R "$top/Makefile" "$top/src" \
 			    "$top/man" "$top/tests" "$d/" || exit 1
+			# Not the checkout's objects: each cell compiles all.
+			make -C "$d" --no-print-directory clean >/dev/null
 			if ! make -C "$d" -j"$jobs" --no-print-directory \
 			    CC="$cc" CFLAGS="$opt -g" STATIC="$static" \
 			    WERROR=-Werror lockbuild test-progs \
