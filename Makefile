@@ -12,7 +12,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 PKG_CONFIG ?= pkg-config
 
-BSD_CFLAGS = $(shell $(PKG_CONFIG) --cflags libbsd-overlay 2>/dev/null)
+BSD_CFLAGS = $(shell $(PKG_CONFIG) --cflags libbsd-overlay libmd 2>/dev/null)
 # lockbuild is linked statically where the archives exist (STATIC=no for
 # a dynamic binary): most of its cost over running COMMAND is process
 # start-up, and without ld.so's work on libc, libbsd and libmd a run takes
@@ -22,65 +22,93 @@ STATIC ?= $(shell test "$$(uname -s)" = Linux && \
 	test -f "$$($(CC) -print-file-name=libc.a)" && \
 	test -f "$$($(CC) -print-file-name=libbsd.a)" && \
 	test -f "$$($(CC) -print-file-name=libmd.a)" && echo yes)
-BSD_LIBS = $(shell $(PKG_CONFIG) --libs libbsd-overlay 2>/dev/null)
+# libmd: SHA-256 for long keys (keyname.c); libbsd depends on it anyway.
+BSD_LIBS = $(shell $(PKG_CONFIG) --libs libbsd-overlay libmd 2>/dev/null)
 ifeq ($(STATIC),yes)
 LOCKBUILD_LDFLAGS = -static
-LOCKBUILD_LIBS = $(shell $(PKG_CONFIG) --static --libs libbsd-overlay 2>/dev/null)
+LOCKBUILD_LIBS = $(shell $(PKG_CONFIG) --static --libs libbsd-overlay libmd 2>/dev/null)
 else
 LOCKBUILD_LIBS = $(BSD_LIBS)
 endif
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+# floor() (acquire.c): gcc -O2 inlines it, gcc -O0 and clang call libm.
+LIBM = -lm
 
-REQ_CFLAGS = -std=c11 -pthread -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
-	-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-	-DLIBBSD_OPENBSD_VIS -DVERSION='"$(VERSION)"' $(BSD_CFLAGS)
+# -Werror is for the project's own checks (check, check-asan, check-build,
+# CI), which pass WERROR=-Werror: a warning that a packager's flags or a
+# newer compiler bring must not stop a plain `make` or `make install`.
+WERROR =
+# The packager's CPPFLAGS, CFLAGS and LDFLAGS (dpkg-buildflags) are kept;
+# what lockbuild needs is appended.
+REQ_CPPFLAGS = -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DLIBBSD_OPENBSD_VIS \
+	-DVERSION='"$(VERSION)"' $(BSD_CFLAGS)
+REQ_CFLAGS = -std=c11 -pthread -Wall -Wextra $(WERROR) -Wshadow \
+	-Wstrict-prototypes
+ALL_CPPFLAGS = $(CPPFLAGS) $(REQ_CPPFLAGS)
 ALL_CFLAGS = $(CFLAGS) $(REQ_CFLAGS)
 
 SRCS = src/lockdir.c src/acquire.c src/build.c src/child.c src/cli.c src/dirent_at.c src/exitcode.c src/keyfiles.c src/keyinfo.c src/keyname.c \
 	src/lock.c src/msg.c src/numparse.c src/owner.c src/proc.c src/run.c \
-	src/cksum.c src/sha256.c src/status.c src/publish.c src/rmtree.c src/treecmp.c \
+	src/cksum.c src/status.c src/publish.c src/rmtree.c src/treecmp.c \
 	src/twothreads.c
 OBJS = $(SRCS:.c=.o)
 LIB_OBJS = $(filter-out src/main.o,$(OBJS))
 
 UNIT_TESTS = tests/unit/test_keyname tests/unit/test_numparse \
 	tests/unit/test_cli tests/unit/test_owner tests/unit/test_exitcode \
-	tests/unit/test_twothreads tests/unit/test_rmtree
+	tests/unit/test_twothreads tests/unit/test_publish tests/unit/test_json \
+	tests/unit/test_rmtree
+# The fuzz harnesses, run on their corpora without libFuzzer.
+FUZZ_REPLAY = tests/fuzz/replay_keyname tests/fuzz/replay_owner \
+	tests/fuzz/replay_cli
 
 all: lockbuild
 
 deps:
 	@sh tests/install-deps.sh
 
+# Every program `make check` runs besides lockbuild.
+test-progs: $(UNIT_TESTS) $(FUZZ_REPLAY)
+
 lockbuild: src/main.o $(LIB_OBJS)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LOCKBUILD_LDFLAGS) -o $@ src/main.o $(LIB_OBJS) $(LOCKBUILD_LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LOCKBUILD_LDFLAGS) -o $@ src/main.o $(LIB_OBJS) $(LOCKBUILD_LIBS) $(LIBM)
 
 src/%.o: src/%.c src/*.h
-	@test -n "$(BSD_CFLAGS)" || { echo "libbsd not found by pkg-config: run 'make deps' (apt-get install libbsd-dev pkg-config)" >&2; exit 1; }
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@test -n "$(BSD_CFLAGS)" || { echo "libbsd not found by pkg-config: run 'make deps' (apt-get install libbsd-dev libmd-dev pkg-config)" >&2; exit 1; }
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIB_OBJS)
+	$(CC) $(ALL_CPPFLAGS) -Isrc $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< \
+		tests/fuzz/replay.c $(LIB_OBJS) $(BSD_LIBS) $(LIBM)
 
 tests/unit/test_%: tests/unit/test_%.c $(LIB_OBJS)
 	@test -n "$(CMOCKA_LIBS)" || { echo "cmocka not found by pkg-config: run 'make deps' (apt-get install libcmocka-dev)" >&2; exit 1; }
-	$(CC) $(ALL_CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(CMOCKA_LIBS) $(BSD_LIBS)
+	$(CC) $(ALL_CPPFLAGS) -Isrc $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) \
+		$(CMOCKA_LIBS) $(BSD_LIBS) $(LIBM)
 
 # openat() wrapped: the test swaps names at the worst moment and counts
 # descriptors (with _FILE_OFFSET_BITS=64 glibc's openat is openat64).
 tests/unit/test_rmtree: tests/unit/test_rmtree.c $(LIB_OBJS)
 	@test -n "$(CMOCKA_LIBS)" || { echo "cmocka not found by pkg-config: run 'make deps' (apt-get install libcmocka-dev)" >&2; exit 1; }
-	$(CC) $(ALL_CFLAGS) -Isrc $(LDFLAGS) -Wl,--wrap=openat64 -o $@ $< $(LIB_OBJS) $(CMOCKA_LIBS) $(BSD_LIBS)
+	$(CC) $(ALL_CPPFLAGS) -Isrc $(ALL_CFLAGS) $(LDFLAGS) -Wl,--wrap=openat64 -o $@ $< \
+		$(LIB_OBJS) $(CMOCKA_LIBS) $(BSD_LIBS) $(LIBM)
 
 check: deps
-	@$(MAKE) --no-print-directory lockbuild $(UNIT_TESTS)
-	@sh tests/run.sh $(UNIT_TESTS) tests/integration/*.t
+	@$(MAKE) --no-print-directory lockbuild test-progs WERROR=-Werror
+	@sh tests/run.sh $(UNIT_TESTS) tests/integration/*.t tests/fuzz/replay.t
 
 check-asan: deps
 	@$(MAKE) --no-print-directory clean
-	@$(MAKE) --no-print-directory lockbuild $(UNIT_TESTS) \
+	@$(MAKE) --no-print-directory lockbuild test-progs \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-		STATIC=no
+		STATIC=no WERROR=-Werror
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		sh tests/run.sh $(UNIT_TESTS) tests/integration/*.t
+		sh tests/run.sh $(UNIT_TESTS) tests/integration/*.t tests/fuzz/replay.t
 	@$(MAKE) --no-print-directory clean
+
+# The compiler, optimisation and linking matrix, and the packager's flags.
+check-build: deps
+	@sh tests/run.sh tests/build/matrix.t tests/build/flags.t
 
 # valgrind replaces malloc through the dynamic loader: it needs STATIC=no.
 check-valgrind: deps
@@ -103,6 +131,21 @@ demo: deps
 	@$(MAKE) --no-print-directory lockbuild
 	@sh tests/demo.sh
 
+# The release tarball, made by git archive from the commit checked out
+# (not from uncommitted changes): file times are the commit's, owners
+# root, names in order, and gzip -n leaves out its own name and time, so
+# one commit always gives the same bytes.
+DIST = lockbuild-$(VERSION)
+dist:
+	@git diff --quiet HEAD -- || \
+		echo "dist: uncommitted changes are not in $(DIST).tar.gz" >&2
+	git archive --format=tar --prefix=$(DIST)/ HEAD | gzip -n -9 >$(DIST).tar.gz.tmp
+	mv $(DIST).tar.gz.tmp $(DIST).tar.gz
+
+# The tarball builds, tests, installs and uninstalls without .git.
+distcheck:
+	@sh tests/distcheck.sh $(VERSION)
+
 install: lockbuild
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 755 lockbuild $(DESTDIR)$(BINDIR)/lockbuild
@@ -120,7 +163,7 @@ lint:
 		--inline-suppr -D__linux__ src
 
 clean:
-	rm -f lockbuild src/*.o $(UNIT_TESTS)
+	rm -f lockbuild src/*.o $(UNIT_TESTS) $(FUZZ_REPLAY) $(DIST).tar.gz
 
-.PHONY: all deps check check-asan check-valgrind stress fuzz bench demo \
-	install uninstall lint clean
+.PHONY: all deps test-progs check check-asan check-build check-valgrind stress fuzz bench demo \
+	dist distcheck install uninstall lint clean

@@ -5,15 +5,20 @@
  * decodes and rejects any difference, so the mapping is a bijection between
  * keys and the names it produces: two keys can never share a lock file.
  */
+#include <sys/types.h>
+
 #include <errno.h>
+#include <sha2.h>		/* libmd */
 #include <stdbool.h>
 #include <string.h>
 
 #include "keyname.h"
-#include "sha256.h"
 
 /* Room kept for '~' and 64 hex digits when a key must be shortened. */
-#define SHORT_PREFIX_MAX (KEYNAME_MAX - 1 - 2 * SHA256_DIGEST_LEN)
+#define SHORT_PREFIX_MAX (KEYNAME_MAX - 1 - 2 * KEYNAME_DIGEST_LEN)
+
+_Static_assert(KEYNAME_DIGEST_LEN == SHA256_DIGEST_LENGTH,
+    "KEYNAME_DIGEST_LEN is a SHA-256 digest");
 
 static const char hexdigits[] = "0123456789ABCDEF";
 
@@ -28,6 +33,17 @@ is_safe(unsigned char c, bool first)
 		return c == '_' || c == '+' || c == ',' || c == '=' || c == '@' ||
 		    c == ':';
 	return strchr("._-+,=@:", c) != NULL && c != '\0';
+}
+
+void
+keyname_digest(const void *data, size_t len,
+    uint8_t out[KEYNAME_DIGEST_LEN])
+{
+	SHA2_CTX ctx;
+
+	SHA256Init(&ctx);
+	SHA256Update(&ctx, data, len);
+	SHA256Final(out, &ctx);
 }
 
 static size_t
@@ -65,11 +81,11 @@ key_to_name(const char *key, char out[KEYNAME_MAX + 1])
 		}
 	}
 	if (shorten) {
-		uint8_t digest[SHA256_DIGEST_LEN];
+		uint8_t digest[KEYNAME_DIGEST_LEN];
 
-		sha256(key, strlen(key), digest);
+		keyname_digest(key, strlen(key), digest);
 		out[o++] = '~';
-		for (i = 0; i < SHA256_DIGEST_LEN; i++) {
+		for (i = 0; i < KEYNAME_DIGEST_LEN; i++) {
 			out[o++] = hexdigits[digest[i] >> 4];
 			out[o++] = hexdigits[digest[i] & 0xf];
 		}
@@ -104,7 +120,7 @@ name_to_key(const char *name, char *out, size_t outsz)
 		size_t d;
 
 		errno = EINVAL;
-		if (strlen(t + 1) != 2 * SHA256_DIGEST_LEN)
+		if (strlen(t + 1) != 2 * KEYNAME_DIGEST_LEN)
 			return -1;
 		for (d = 1; t[d] != '\0'; d++)
 			if (hexval(t[d]) < 0)

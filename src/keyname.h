@@ -10,9 +10,15 @@
 #define LOCKBUILD_KEYNAME_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Longest name produced, so that name + ".lock" fits in NAME_MAX. */
 #define KEYNAME_MAX 200
+#define KEYNAME_DIGEST_LEN 32
+
+/* The SHA-256 (libmd) that shortened names end with, in hex. */
+void keyname_digest(const void *data, size_t len,
+    uint8_t out[KEYNAME_DIGEST_LEN]);
 
 /* 0 on success, -1 with errno EINVAL for an empty key. */
 int key_to_name(const char *key, char out[KEYNAME_MAX + 1]);

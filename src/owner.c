@@ -152,17 +152,14 @@ owner_write(int fd, const struct owner *o, off_t *size)
 static int
 get_number(const char *v, long long min, long long max, long long *out)
 {
-	char *end;
+	const char *why;
 
-	/* strtoll would skip blanks of every kind and take a '+'. */
+	/* strtonum would skip blanks of every kind and take a '+'. */
 	if (!((*v >= '0' && *v <= '9') || (*v == '-' && v[1] >= '0' &&
 	    v[1] <= '9')))
 		return -1;
-	errno = 0;
-	*out = strtoll(v, &end, 10);
-	if (errno != 0 || *end != '\0' || *out < min || *out > max)
-		return -1;
-	return 0;
+	*out = strtonum(v, min, max, &why);
+	return why == NULL ? 0 : -1;
 }
 
 static int

@@ -6,6 +6,7 @@ set -u
 
 missing=""
 pkg-config --exists libbsd-overlay 2>/dev/null || missing="$missing libbsd-dev"
+pkg-config --exists libmd 2>/dev/null || missing="$missing libmd-dev"
 pkg-config --exists cmocka 2>/dev/null || missing="$missing libcmocka-dev"
 command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
 command -v cc >/dev/null 2>&1 || missing="$missing gcc"

@@ -21,7 +21,6 @@
 #include <string.h>
 
 #include "keyname.h"
-#include "sha256.h"
 
 #define CHECK(cond) do {						\
 	if (!(cond)) {							\
@@ -32,7 +31,7 @@
 } while (0)
 
 /* The longest prefix kept before "~" + 64 hex digits. */
-#define PREFIX_MAX (KEYNAME_MAX - 1 - 2 * SHA256_DIGEST_LEN)
+#define PREFIX_MAX (KEYNAME_MAX - 1 - 2 * KEYNAME_DIGEST_LEN)
 
 /* The spec's rule, written independently of src/keyname.c. */
 static bool
@@ -125,7 +124,7 @@ check_key(const char *key, char name[KEYNAME_MAX + 1])
 		errno = 0;
 		CHECK(name_to_key(name, back, klen) == -1 && errno == ERANGE);
 	} else {
-		uint8_t d[SHA256_DIGEST_LEN];
+		uint8_t d[KEYNAME_DIGEST_LEN];
 		char *tilde = strchr(name, '~');
 		size_t plen, i;
 
@@ -136,9 +135,9 @@ check_key(const char *key, char name[KEYNAME_MAX + 1])
 		CHECK(memcmp(name, full, plen) == 0);
 		for (i = plen + 1; i <= PREFIX_MAX && i < flen; i++)
 			CHECK(!unit[i]);
-		CHECK(strlen(tilde + 1) == 2 * SHA256_DIGEST_LEN);
-		sha256(key, klen, d);
-		for (i = 0; i < SHA256_DIGEST_LEN; i++) {
+		CHECK(strlen(tilde + 1) == 2 * KEYNAME_DIGEST_LEN);
+		keyname_digest(key, klen, d);
+		for (i = 0; i < KEYNAME_DIGEST_LEN; i++) {
 			char two[3];
 
 			snprintf(two, sizeof(two), "%02X", d[i]);

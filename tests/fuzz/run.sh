@@ -60,10 +60,10 @@ sh "$top/tests/install-deps.sh" || exit 1
 # shellcheck disable=SC2046,SC2086 # pkg-config and FUZZ_CFLAGS: words
 set -- -g -O1 -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
     -DLIBBSD_OPENBSD_VIS -DVERSION='"fuzz"' -I"$top/src" \
-    $(pkg-config --cflags libbsd-overlay) \
+    $(pkg-config --cflags libbsd-overlay libmd) \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -fno-omit-frame-pointer ${FUZZ_CFLAGS:-}
-bsd_libs=$(pkg-config --libs libbsd-overlay)
+bsd_libs="$(pkg-config --libs libbsd-overlay libmd) -lm"
 
 # Every src/*.c but main.c (libFuzzer has main), compiled once; the
 # linker keeps what each harness uses.

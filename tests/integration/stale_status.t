@@ -72,8 +72,12 @@ like "$err" "which is stopped" "a stopped holder is called stopped"
 # A key given by name that has no files is free and fine.
 is "$("$LB" --status "$L" 'never used')" "never used: free" "an unused key is free"
 
+# Processes that outlive their holder hold the key until the test
+# releases them (tests/lib.sh), not for as long as a sleep happens to last.
+write_hold_pair "$T/hold"
+
 # An orphaned lock: the holder was killed, the command it started holds on.
-"$LB" "$L" orphan -- sh -c 'touch "$0/orphan.in"; sleep 2' "$T" &
+"$LB" "$L" orphan -- "$T/hold" "$T/orphan.in" "$T/orphan.release" &
 o=$!
 wait_for "$T/orphan.in"
 kill -KILL "$o"; wait "$o" 2>/dev/null
@@ -85,17 +89,21 @@ like "$err" "held by processes left behind by pid $o .*which has exited: pids [0
 
 # A holder that finished while a process it left behind held on: its
 # record stays, marked released (state=done), and is no crash.
-"$LB" "$L" daemon -- sh -c 'sleep 1 </dev/null >/dev/null 2>&1 & echo $! >"$0/daemon.pid"' "$T"
+"$LB" "$L" daemon -- sh -c '"$0/hold" "$0/daemon.in" "$0/daemon.release" </dev/null >/dev/null 2>&1 & echo $! >"$0/daemon.pid"' "$T"
+wait_for "$T/daemon.in"
 is "$(sed -n 's/^state=//p' "$L/daemon.lock")" done \
 	"a finished holder's record is marked released: state=done"
 like "$("$LB" --status "$L" daemon)" "^daemon: exclusive; holder pid [0-9]+ .*, gone, done \[orphaned\]$" \
 	"while its leftover holds the key: state done, orphaned"
+: >"$T/daemon.release"
 "$LB" -w 10 "$L" daemon true 2>"$T/daemon.err"
 is "$(cat "$T/daemon.err")" "" "the next holder does not call a released record a crash"
 
 # Processes only waiting for the key have its lock file open too, but
-# hold nothing: the message names the holder alone.
-"$LB" "$L" bgw -- sh -c 'sleep 2 </dev/null >/dev/null 2>&1 & echo $! >"$0/bgw.pid"' "$T"
+# hold nothing: the message names the holder alone.  The leftover is one
+# process (the message must name exactly it, and the release loop's own
+# sleeps would have the file open too): a sleep that the test kills.
+"$LB" "$L" bgw -- sh -c 'sleep 30 </dev/null >/dev/null 2>&1 & echo $! >"$0/bgw.pid"' "$T"
 "$LB" -q "$L" bgw true &
 waiter=$!
 i=0
@@ -105,7 +113,9 @@ done
 err=$("$LB" -n "$L" bgw true 2>&1)
 like "$err" "which has finished: pids $(cat "$T/bgw.pid"); not waiting" \
 	"a waiter is not named as a holder, the process left behind is"
-wait "$waiter"
+kill "$(cat "$T/bgw.pid")"
+reap "$waiter"
+is "$rc" 0 "the waiter runs once the process left behind has gone"
 
 # A lock file that is a symlink to a victim: never followed, never written.
 echo precious >"$T/victim"
@@ -119,7 +129,8 @@ chown 65534 "$L/foreign.lock" 2>/dev/null || :
 
 kill -CONT "$stopped"; kill "$live" "$stopped" 2>/dev/null
 wait "$live" "$stopped" 2>/dev/null
-"$LB" -w 10 "$L" orphan true	# the orphan's command has ended
+: >"$T/orphan.release"
+"$LB" -w 10 "$L" orphan true	# waits for the orphan's command to end
 
 clean=$("$LB" --clean "$L" 2>"$T/cleanerr"); rc=$?
 is "$rc" 1 "--clean exits 1: it left what it could not prove its own"

@@ -1,15 +1,19 @@
 /*
  * Unit tests for lockbuild's exit statuses: exit_for_errno
  * (src/exitcode.c) and, from src/child.h, status_to_exit (with wait
- * statuses of real children) and exec_errno_to_exit.
+ * statuses of real children) and exec_errno_to_exit; and that the man
+ * page's EXIT STATUS lists the codes of src/exitcode.h.
  */
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,24 +60,124 @@ test_exit_for_errno(void **state)
 	}
 }
 
-/* The exit codes the man page documents. */
-static void
-test_exit_code_values(void **state)
+/*
+ * The EXIT STATUS list of man/lockbuild.1 and the enum of src/exitcode.h
+ * hold the same codes: each code the enum has is documented, each one
+ * documented (but 0) is in the enum.  Both files are read as text, from
+ * the top of the source tree (where make check runs the tests); the
+ * compiled enum is checked against the text by name.
+ */
+#define MAX_CODES 64
+
+struct code {
+	char name[64];
+	int value;
+};
+
+/* "EXIT_NAME = N," lines of the header's enum. */
+static size_t
+header_codes(struct code *c)
 {
+	FILE *f = fopen("src/exitcode.h", "r");
+	char line[256];
+	size_t n = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, " %63[A-Z_] = %d", c[n].name,
+		    &c[n].value) == 2 && strncmp(c[n].name, "EXIT_", 5) == 0) {
+			n++;
+			assert_true(n < MAX_CODES);
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/* ".It N" (or ".It Sy N"; "128+ Ns Ar N" is 128) under .Sh EXIT STATUS. */
+static size_t
+man_codes(int *v)
+{
+	FILE *f = fopen("man/lockbuild.1", "r");
+	char line[256];
+	bool in = false;
+	size_t n = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		const char *p = line + 3;
+
+		if (strncmp(line, ".Sh ", 4) == 0)
+			in = strcmp(line, ".Sh EXIT STATUS\n") == 0;
+		if (!in || strncmp(line, ".It ", 4) != 0)
+			continue;
+		p += strspn(p, " ");
+		if (strncmp(p, "Sy ", 3) == 0)
+			p += 3;
+		if (*p < '0' || *p > '9')
+			continue;
+		v[n++] = atoi(p);
+		assert_true(n < MAX_CODES);
+	}
+	fclose(f);
+	return n;
+}
+
+static void
+test_exit_codes_documented(void **state)
+{
+	static const struct code compiled[] = {
+		{ "EXIT_STALE_FOUND", EXIT_STALE_FOUND },
+		{ "EXIT_USAGE", EXIT_USAGE },
+		{ "EXIT_DATAERR", EXIT_DATAERR },
+		{ "EXIT_NOINPUT", EXIT_NOINPUT },
+		{ "EXIT_UNAVAILABLE", EXIT_UNAVAILABLE },
+		{ "EXIT_SOFTWARE", EXIT_SOFTWARE },
+		{ "EXIT_OSERR", EXIT_OSERR },
+		{ "EXIT_CANTCREAT", EXIT_CANTCREAT },
+		{ "EXIT_IOERR", EXIT_IOERR },
+		{ "EXIT_CONFLICT", EXIT_CONFLICT },
+		{ "EXIT_NOPERM", EXIT_NOPERM },
+		{ "EXIT_NOEXEC", EXIT_NOEXEC },
+		{ "EXIT_NOTFOUND", EXIT_NOTFOUND },
+		{ "EXIT_SIGNAL_BASE", EXIT_SIGNAL_BASE },
+	};
+	struct code h[MAX_CODES];
+	int m[MAX_CODES];
+	size_t nh, nm, i, j;
+
 	(void)state;
-	assert_int_equal(EXIT_USAGE, 64);
-	assert_int_equal(EXIT_DATAERR, 65);
-	assert_int_equal(EXIT_NOINPUT, 66);
-	assert_int_equal(EXIT_UNAVAILABLE, 69);
-	assert_int_equal(EXIT_SOFTWARE, 70);
-	assert_int_equal(EXIT_OSERR, 71);
-	assert_int_equal(EXIT_CANTCREAT, 73);
-	assert_int_equal(EXIT_IOERR, 74);
-	assert_int_equal(EXIT_CONFLICT, 75);
-	assert_int_equal(EXIT_NOPERM, 77);
-	assert_int_equal(EXIT_NOEXEC, 126);
-	assert_int_equal(EXIT_NOTFOUND, 127);
-	assert_int_equal(EXIT_SIGNAL_BASE, 128);
+	nh = header_codes(h);
+	nm = man_codes(m);
+	assert_true(nh >= 10);
+	/* The text read is the enum compiled (a new code joins the table). */
+	assert_int_equal(nh, sizeof(compiled) / sizeof(compiled[0]));
+	for (i = 0; i < nh; i++) {
+		for (j = 0; j < nh; j++)
+			if (strcmp(h[i].name, compiled[j].name) == 0)
+				break;
+		if (j == nh)
+			fail_msg("%s is not in this test's table", h[i].name);
+		assert_int_equal(h[i].value, compiled[j].value);
+	}
+	for (i = 0; i < nh; i++) {
+		for (j = 0; j < nm; j++)
+			if (m[j] == h[i].value)
+				break;
+		if (j == nm)
+			fail_msg("%s (%d) is not in the man page's EXIT STATUS",
+			    h[i].name, h[i].value);
+	}
+	for (j = 0; j < nm; j++) {
+		if (m[j] == 0)
+			continue;
+		for (i = 0; i < nh; i++)
+			if (m[j] == h[i].value)
+				break;
+		if (i == nh)
+			fail_msg("the man page's exit status %d is not in "
+			    "src/exitcode.h", m[j]);
+	}
 }
 
 /* The wait status of a child that exits with code. */
@@ -221,7 +325,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exit_for_errno),
-		cmocka_unit_test(test_exit_code_values),
+		cmocka_unit_test(test_exit_codes_documented),
 		cmocka_unit_test(test_status_to_exit_codes),
 		cmocka_unit_test(test_status_to_exit_signals),
 		cmocka_unit_test(test_status_to_exit_stopped),
