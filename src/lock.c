@@ -9,9 +9,9 @@
  * measured at tens of thousands of violations in 40,000 rounds, this one
  * at none).
  *
- * A new lock file is made under a hidden temporary name, gets its
- * record and its lock, and only then its name, by a rename that fails
- * if the name was taken meanwhile.  So no one
+ * A new lock file is made without a name (O_TMPFILE) or under a hidden
+ * temporary one, gets its record and its lock, and only then its name,
+ * by link(2) or a rename that fails if the name was taken meanwhile.  So no one
  * ever sees a lock file of ours that is empty or unlocked, and a file
  * that does not start as a record, or that has a second name, is not
  * ours: lockbuild never writes into it or deletes it.  That is what
@@ -171,17 +171,33 @@ same_file(int dirfd, const char *name, int fd)
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_nlink > 0;
 }
 
-/* A new file in dirfd under a random hidden name, which escaped keys
- * never have. */
+/*
+ * A new file in dirfd, not yet reachable by the lock file's name: with no
+ * name at all where the kernel can (linkname then names it in /proc, for
+ * linkat), so that a lockbuild killed at this point leaves nothing
+ * behind; else (NFS, the BSDs) under a random hidden name, which escaped
+ * keys never have (tmpname), and which --clean removes if one is left.
+ */
 static int
-new_file(int dirfd, const char *name, mode_t mode, char *tmpname,
-    size_t tmpsz)
+new_file(int dirfd, const char *name, mode_t mode, char *linkname,
+    size_t linksz, char *tmpname, size_t tmpsz)
 {
 	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "abcdefghijklmnopqrstuvwxyz0123456789";
 	mode_t old = umask(0);
 	int fd = -1, tries, i;
 
+	linkname[0] = tmpname[0] = '\0';
+#ifdef O_TMPFILE
+	fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+	if (fd != -1) {
+		umask(old);
+		snprintf(linkname, linksz, "/proc/self/fd/%d", fd);
+		return fd;
+	}
+#else
+	(void)linksz;
+#endif
 	for (tries = 0; tries < 100; tries++) {
 		char rnd[TEMP_RAND + 1];
 
@@ -194,39 +210,42 @@ new_file(int dirfd, const char *name, mode_t mode, char *tmpname,
 		if (fd != -1 || errno != EEXIST)
 			break;
 	}
+	if (fd == -1)
+		tmpname[0] = '\0';
 	umask(old);
 	return fd;
 }
 
 /*
- * Gives the file made as tmpname the lock file's name, unless that is
- * taken (EEXIST).  A rename keeps the name that /proc and lsof show for
- * the descriptor right; where the filesystem cannot rename without
- * replacing (NFS), link(2) is just as exclusive.
+ * Gives the new file the lock file's name, unless that is taken
+ * (EEXIST).  A nameless file is linked through /proc (linkat's
+ * AT_EMPTY_PATH needs privilege); a named one is renamed, which keeps
+ * the name /proc and lsof show for the descriptor, or, where the
+ * filesystem cannot rename without replacing (NFS), linked and unlinked.
  */
 static int
-name_file(int dirfd, const char *tmpname, const char *name)
+name_file(int dirfd, const char *linkname, const char *tmpname,
+    const char *name)
 {
-	int r;
+	int r, e;
 
+	if (linkname[0] != '\0')
+		return linkat(AT_FDCWD, linkname, dirfd, name,
+		    AT_SYMLINK_FOLLOW);
 #ifdef RENAME_NOREPLACE
 	if (renameat2(dirfd, tmpname, dirfd, name, RENAME_NOREPLACE) == 0)
 		return 0;
 	if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) {
-		r = -1;
-		goto out;
+		e = errno;
+		unlinkat(dirfd, tmpname, 0);
+		errno = e;
+		return -1;
 	}
 #endif
 	r = linkat(dirfd, tmpname, dirfd, name, 0);
-#ifdef RENAME_NOREPLACE
-out:
-#endif
-	{
-		int e = errno;
-
-		unlinkat(dirfd, tmpname, 0);
-		errno = e;
-	}
+	e = errno;
+	unlinkat(dirfd, tmpname, 0);
+	errno = e;
 	return r;
 }
 
@@ -238,12 +257,12 @@ static int
 make_locked(struct lock *l, const struct stat *dir, struct owner *record)
 {
 	static char buf[OWNER_RECORD_MAX];
-	char tmpname[NAME_MAX + 1];
+	char linkname[64], tmpname[NAME_MAX + 1];
 	ssize_t n = 0;
 	int fd, len;
 
 	fd = new_file(l->dirfd, l->name, lockfile_mode(dir->st_mode),
-	    tmpname, sizeof(tmpname));
+	    linkname, sizeof(linkname), tmpname, sizeof(tmpname));
 	if (fd == -1)
 		return -1;
 	/*
@@ -260,11 +279,12 @@ make_locked(struct lock *l, const struct stat *dir, struct owner *record)
 			n = 0;
 	}
 	if (setlock(fd, l->shared ? F_RDLCK : F_WRLCK, false) == -1) {
-		unlinkat(l->dirfd, tmpname, 0);
+		if (tmpname[0] != '\0')
+			unlinkat(l->dirfd, tmpname, 0);
 		close_keep_errno(fd);
 		return -1;
 	}
-	if (name_file(l->dirfd, tmpname, l->name) == -1) {
+	if (name_file(l->dirfd, linkname, tmpname, l->name) == -1) {
 		close_keep_errno(fd);
 		return errno == EEXIST ? 0 : -1;
 	}

@@ -392,8 +392,11 @@ bad 65 "COMMAND replaces the staging dir by a file" -o "$DEST" "$L" pub \
 # does with its copies, the key stays locked while lockbuild runs.
 # lockfd: COMMAND's shell code that writes the fd naming $2 (the lock
 # file) to $1/fd.
-lockfd='for fd in 3 4 5 6 7 8 9; do
-		[ "$(readlink "/proc/$$/fd/$fd")" = "$2" ] && echo "$fd" >"$1/fd"
+# (By inode: a lock file made without a name shows in /proc as deleted.)
+lockfd='ino=$(stat -c %i "$2")
+	for fd in 3 4 5 6 7 8 9; do
+		[ "$(stat -L -c %i "/proc/$$/fd/$fd" 2>/dev/null)" = "$ino" ] &&
+			echo "$fd" >"$1/fd"
 	done'
 wait_release='i=0
 	while [ ! -e "$1/release" ] && [ "$i" -lt 1500 ]; do
