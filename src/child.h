@@ -7,6 +7,7 @@
 #define LOCKBUILD_CHILD_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 enum phase {
@@ -28,6 +29,7 @@ int signal_pending(void);
  * Starts argv (PATH search, no shell) as a child in our process group.
  * Returns 0, or an errno value when it could not be started (ENOENT: not
  * found; EACCES, ENOEXEC: not executable).
+ * COMMAND gets the caller's signal mask and ignored signals.
  */
 int child_start(char *const argv[], pid_t *pid);
 
@@ -42,6 +44,9 @@ int status_to_exit(int wstatus);
 
 /* errno of a failed exec to 126 / 127. */
 int exec_errno_to_exit(int err);
+
+/* Whether the caller had sig ignored when lockbuild started. */
+bool signal_ignored_by_caller(int sig);
 
 /*
  * Ends lockbuild the way a process killed by sig ends, so that a calling
