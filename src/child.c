@@ -152,6 +152,16 @@ signal_pending(void)
 	return pending;
 }
 
+/*
+ * posix_spawn reports a failed fork (the process limit, no memory) the
+ * same way as a failed exec; it is no fault of COMMAND's.
+ */
+static bool
+start_errno(int err)
+{
+	return err == EAGAIN || err == ENOMEM;
+}
+
 int
 child_start(char *const argv[], pid_t *pid)
 {
@@ -228,7 +238,20 @@ status_to_exit(int wstatus)
 int
 exec_errno_to_exit(int err)
 {
+	if (start_errno(err))
+		return EXIT_OSERR;
 	return err == ENOENT || err == ENOTDIR ? EXIT_NOTFOUND : EXIT_NOEXEC;
+}
+
+const char *
+start_error_cause(int err)
+{
+	if (err == EAGAIN)
+		return "cannot create a process (the process limit, "
+		    "ulimit -u?)";
+	if (err == ENOMEM)
+		return "cannot create a process (out of memory)";
+	return NULL;
 }
 
 bool

@@ -28,7 +28,7 @@ int signal_pending(void);
 /*
  * Starts argv (PATH search, no shell) as a child in our process group.
  * Returns 0, or an errno value when it could not be started (ENOENT: not
- * found; EACCES, ENOEXEC: not executable).
+ * found; EACCES, ENOEXEC: not executable; EAGAIN, ENOMEM: no process).
  * COMMAND gets the caller's signal mask and ignored signals.
  */
 int child_start(char *const argv[], pid_t *pid);
@@ -42,8 +42,15 @@ void child_exec(char *const argv[]);
 /* Exit status for a wait status: the code, or 128 + signal. */
 int status_to_exit(int wstatus);
 
-/* errno of a failed exec to 126 / 127. */
+/*
+ * errno of a failed start to an exit status: 127 not found, 126 not
+ * executable, 71 when no process could be made (EAGAIN, ENOMEM: a fork
+ * failure, which posix_spawn reports like an exec failure).
+ */
 int exec_errno_to_exit(int err);
+
+/* For EAGAIN and ENOMEM, words naming the cause; else NULL. */
+const char *start_error_cause(int err);
 
 /* Whether the caller had sig ignored when lockbuild started. */
 bool signal_ignored_by_caller(int sig);

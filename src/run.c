@@ -270,7 +270,12 @@ run(const struct cli *c)
 		r = child_start(argv, &pid);
 	}
 	if (code == -1 && r != 0) {
-		msg_error("cannot run '%s': %s", show(argv[0]), strerror(r));
+		if (start_error_cause(r) != NULL)
+			msg_error("cannot run '%s': %s: %s", show(argv[0]),
+			    start_error_cause(r), strerror(r));
+		else
+			msg_error("cannot run '%s': %s", show(argv[0]),
+			    strerror(r));
 		code = exec_errno_to_exit(r);
 	}
 	/* Nothing ran: undo what was set up for COMMAND. */

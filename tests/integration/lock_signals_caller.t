@@ -3,7 +3,7 @@
 # -F and for --check); COMMAND gets the caller's signal mask.  A file size
 # limit (ulimit -f) does not kill lockbuild while it writes the owner record:
 # COMMAND runs, nothing is left behind, and COMMAND still gets SIGXFSZ as the
-# caller had it.
+# caller had it.  A fork that fails for the process limit exits 71.
 # shellcheck disable=SC1091,SC2016 # lib.sh is found at run time; sh -c expands
 . "$TESTS_DIR/lib.sh"
 
@@ -134,5 +134,24 @@ like "$out" "File too large" "ulimit -f 1, long key: the error is EFBIG"
 is "$(printf '%s\n' "$out" | tail -n 1)" 0 \
 	"ulimit -f 1, long key: the lock file holds no cut record"
 is "$(ls -A "$L")" "" "no lock files left"
+
+# --- a failed fork is 71 ------------------------------------------------------
+# prlimit --nproc=1 for a uid with no other process: lockbuild itself is its
+# one process, so posix_spawn's clone fails with EAGAIN.
+if [ "$(id -u)" -ne 0 ]; then
+	skip_n 2 "needs root to run as an otherwise unused uid"
+elif ! command -v setpriv >/dev/null || ! command -v prlimit >/dev/null; then
+	skip_n 2 "needs setpriv and prlimit (util-linux)"
+elif under_valgrind; then
+	skip_n 2 "$VG_SPAWN"
+else
+	uid=$((61000 + $$ % 3000))
+	mkdir "$T/np" && chmod 1777 "$T/np" && chmod 755 "$T"
+	setpriv --reuid="$uid" --regid="$uid" --clear-groups \
+		prlimit --nproc=1 "$LB" "$T/np" k true 2>"$T/err"
+	is "$?" 71 "process limit reached: exit 71, not 126"
+	like "$(cat "$T/err")" "^lockbuild: cannot run 'true': cannot create a process \(the process limit" \
+		"process limit reached: the message names the cause"
+fi
 
 done_testing
