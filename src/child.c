@@ -2,9 +2,18 @@
  * Running COMMAND and passing signals on.
  *
  * COMMAND stays in lockbuild's process group, so a terminal's Ctrl-C
- * reaches it directly and job control works.  A signal the terminal sent
- * to the whole group (si_code SI_KERNEL) is therefore not forwarded again;
- * one sent to lockbuild alone (kill, timeout(1), a CI runner) is.
+ * reaches it directly, job control works, and a CI runner's or
+ * timeout(1)'s kill of the group reaches it even if lockbuild is dead.
+ * A signal sent to the whole group must then not be passed on again:
+ * many programs take a second SIGINT or SIGTERM as "quit now, no clean
+ * up".  Only a signal sent to lockbuild alone is forwarded, once.
+ *
+ * siginfo cannot tell the two apart (kill(-pgid) and kill(pid) both give
+ * SI_USER and the sender's pid), so a watcher process in the group
+ * (groupwatch.c) says whether the group got it too.  timeout(1) and some
+ * runners send both, to lockbuild and then to the group, as two calls:
+ * the answer is therefore asked for FORWARD_DELAY after the signal, and
+ * the signal forwarded only if the group did not get it meanwhile.
  *
  * While waiting for the lock, SIGINT, SIGTERM and SIGHUP end lockbuild
  * from inside the handler: a flag checked after the blocking fcntl would
@@ -18,16 +27,22 @@
  * before COMMAND starts.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "child.h"
 #include "exitcode.h"
+#include "groupwatch.h"
+#include "msg.h"
+
+#define FORWARD_DELAY 0.2	/* seconds; see above */
 
 extern char **environ;
 
@@ -35,8 +50,13 @@ volatile sig_atomic_t alarm_fired;
 static volatile sig_atomic_t phase = PHASE_WAITING;
 static volatile sig_atomic_t pending;
 static volatile pid_t child_pid;
+/* While COMMAND runs: forwarded signals received (bit i for forwarded[i]),
+ * and those of them that the terminal sent to the whole group. */
+static volatile sig_atomic_t received, from_tty;
+static bool watching;
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP };
+static const char *const forwarded_name[] = { "SIGINT", "SIGTERM", "SIGHUP" };
 #define NFORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
 
 /* The caller's mask and the signals it had ignored, as we found them. */
@@ -52,6 +72,17 @@ on_alarm(int sig)
 	alarm_fired = 1;
 }
 
+static int
+sig_bit(int sig)
+{
+	size_t i;
+
+	for (i = 0; i < NFORWARDED; i++)
+		if (forwarded[i] == sig)
+			return 1 << i;
+	return 0;
+}
+
 static void
 on_signal(int sig, siginfo_t *si, void *ctx)
 {
@@ -59,15 +90,22 @@ on_signal(int sig, siginfo_t *si, void *ctx)
 	if (phase == PHASE_WAITING)
 		_exit(EXIT_SIGNAL_BASE + sig);
 	pending = sig;
-	if (phase == PHASE_CHILD && child_pid > 0) {
+	/* Acted on by child_wait, which is where COMMAND is waited for. */
+	if (phase == PHASE_CHILD) {
+		received |= sig_bit(sig);
 #ifdef SI_KERNEL
 		if (si->si_code == SI_KERNEL)
-			return;	/* the terminal sent it to COMMAND too */
+			from_tty |= sig_bit(sig);
 #else
 		(void)si;
 #endif
-		kill(child_pid, sig);
 	}
+}
+
+static void
+on_child(int sig)
+{
+	(void)sig;	/* only wakes child_wait's ppoll */
 }
 
 static bool
@@ -99,12 +137,15 @@ save_caller(void)
 }
 
 void
-signals_install(void)
+signals_install(bool run_child)
 {
 	struct sigaction sa;
 	size_t i;
 
 	save_caller();
+	/* Before the lock: the watcher must not hold its descriptor. */
+	if (run_child && !watching)
+		watching = groupwatch_start(forwarded, NFORWARDED) == 0;
 	/*
 	 * The owner record is information: under a file size limit (ulimit
 	 * -f) writing it must fail with EFBIG, not kill us between taking
@@ -129,6 +170,24 @@ signals_install(void)
 	for (i = 0; i < NFORWARDED; i++)
 		if (!sigismember(&caller_ignored, forwarded[i]))
 			sigaction(forwarded[i], &sa, NULL);
+}
+
+/*
+ * SIGCHLD must not be ignored while we have children: the kernel would
+ * reap COMMAND itself and its status would be lost (waitpid: ECHILD).
+ * A caller's SIG_IGN therefore becomes a handler, and COMMAND gets
+ * SIGCHLD at its default: posix_spawn can reset a signal, not ignore it.
+ */
+static void
+catch_sigchld(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_child;
+	sa.sa_flags = SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
 }
 
 void
@@ -166,43 +225,132 @@ int
 child_start(char *const argv[], pid_t *pid)
 {
 	posix_spawnattr_t attr;
+	sigset_t block, old, now;
+	size_t i;
 	pid_t p;
 	int r;
 
 	save_caller();
+	catch_sigchld();
+	/*
+	 * A signal that comes from here until COMMAND exists is one COMMAND
+	 * did not get: it is held back, and if one did come COMMAND is not
+	 * started at all (EINTR), as in the rest of the holding phase.
+	 */
+	sigemptyset(&block);
+	for (i = 0; i < NFORWARDED; i++)
+		sigaddset(&block, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	sigpending(&now);
+	for (i = 0; i < NFORWARDED; i++)
+		if (sigismember(&now, forwarded[i]) &&
+		    !sigismember(&caller_mask, forwarded[i]))
+			pending = forwarded[i];
+	if (pending != 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return EINTR;
+	}
 	/* posix_spawn uses vfork on glibc: much cheaper than fork for us.
 	 * Handlers we installed become SIG_DFL in the child; what we
 	 * ignored ourselves is reset here; the rest is the caller's. */
-	if ((r = posix_spawnattr_init(&attr)) != 0)
+	if ((r = posix_spawnattr_init(&attr)) != 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		return r;
+	}
 	posix_spawnattr_setsigdefault(&attr, &we_ignored);
 	posix_spawnattr_setsigmask(&attr, &caller_mask);
 	posix_spawnattr_setflags(&attr,
 	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 	r = posix_spawnp(&p, argv[0], NULL, &attr, argv, environ);
 	posix_spawnattr_destroy(&attr);
-	if (r != 0)
-		return r;
-	*pid = p;
-	child_pid = p;
-	phase = PHASE_CHILD;
-	/* A signal that came while we were starting it. */
-	if (pending != 0)
-		kill(p, pending);
-	return 0;
+	if (r == 0) {
+		*pid = p;
+		child_pid = p;
+		received = from_tty = 0;
+		phase = PHASE_CHILD;
+	}
+	/* What came during the spawn reached COMMAND's group with it in. */
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+static double
+now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Passes on what was sent to lockbuild alone; runs with signals held. */
+static void
+forward(pid_t pid)
+{
+	sigset_t group;
+	size_t i;
+	int bits = received & ~from_tty;
+
+	/* Asked even when bits is 0, to clear what the terminal sent. */
+	if (groupwatch_take(&group) == -1)
+		sigemptyset(&group);
+	for (i = 0; i < NFORWARDED; i++) {
+		if (!(bits & (1 << i)))
+			continue;
+		if (sigismember(&group, forwarded[i])) {
+			msg_verbose("%s reached COMMAND's process group too; "
+			    "not passed on", forwarded_name[i]);
+			continue;
+		}
+		kill(pid, forwarded[i]);
+		msg_verbose("%s passed on to COMMAND", forwarded_name[i]);
+	}
+	received = from_tty = 0;
 }
 
 int
 child_wait(pid_t pid)
 {
+	sigset_t block, old, wake;
+	struct timespec ts;
+	double due = 0, left;
+	size_t i;
+	pid_t r;
 	int st;
 
-	while (waitpid(pid, &st, 0) == -1) {
-		if (errno != EINTR)
-			return EXIT_OSERR << 8;
+	/* Signals are let in only inside ppoll: none can slip in between
+	 * looking at `received` and going to sleep. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	for (i = 0; i < NFORWARDED; i++)
+		sigaddset(&block, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	wake = old;
+	sigdelset(&wake, SIGCHLD);
+	for (;;) {
+		r = waitpid(pid, &st, WNOHANG);
+		if (r == pid)
+			break;
+		if (r == -1 && errno != EINTR) {
+			st = EXIT_OSERR << 8;
+			break;
+		}
+		if (received != 0 && due == 0)
+			due = now_sec() + (watching ? FORWARD_DELAY : 0);
+		if (due != 0 && (left = due - now_sec()) <= 0) {
+			forward(pid);
+			due = 0;
+			continue;
+		}
+		if (due != 0) {
+			ts.tv_sec = (time_t)left;
+			ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+		}
+		ppoll(NULL, 0, due != 0 ? &ts : NULL, &wake);
 	}
 	child_pid = 0;
 	phase = PHASE_HOLDING;
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	return st;
 }
 
@@ -267,6 +415,7 @@ exit_by_signal(int sig)
 	sigset_t set;
 
 	/* A caller that ignores sig does not want it to end anything. */
+	groupwatch_stop();
 	if (signal_ignored_by_caller(sig))
 		_exit(EXIT_SIGNAL_BASE + sig);
 	signal(sig, SIG_DFL);

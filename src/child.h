@@ -13,13 +13,19 @@
 enum phase {
 	PHASE_WAITING,	/* SIGINT/TERM/HUP end lockbuild at once */
 	PHASE_HOLDING,	/* remembered; acted on at the next safe point */
-	PHASE_CHILD	/* forwarded to COMMAND, then remembered */
+	PHASE_CHILD	/* remembered, and forwarded to COMMAND by
+			   child_wait unless its process group got it */
 };
 
 /* Set by SIGALRM; the lock wait re-arms its timer and checks this. */
 extern volatile sig_atomic_t alarm_fired;
 
-void signals_install(void);
+/*
+ * Installs our handlers; with run_child, also starts the group watcher
+ * (groupwatch.h) that lets a signal sent to the whole process group go
+ * unforwarded.  Call before the lock is taken.
+ */
+void signals_install(bool run_child);
 void signals_phase(enum phase p);
 
 /* The signal received while holding or running COMMAND, 0 if none. */
@@ -29,11 +35,15 @@ int signal_pending(void);
  * Starts argv (PATH search, no shell) as a child in our process group.
  * Returns 0, or an errno value when it could not be started (ENOENT: not
  * found; EACCES, ENOEXEC: not executable; EAGAIN, ENOMEM: no process).
- * COMMAND gets the caller's signal mask and ignored signals.
+ * COMMAND gets the caller's signal mask and ignored signals.  EINTR: a
+ * signal came first (see signal_pending), and nothing was started.
  */
 int child_start(char *const argv[], pid_t *pid);
 
-/* Waits for pid; returns its wait status. */
+/*
+ * Waits for pid, passing on signals sent to lockbuild alone; returns its
+ * wait status.
+ */
 int child_wait(pid_t pid);
 
 /* exec in place of lockbuild (-F); returns only on failure, with errno. */

@@ -207,7 +207,7 @@ run(const struct cli *c)
 		if (c->no_fork)
 			strlcpy(self.state, "exec", sizeof(self.state));
 	}
-	signals_install();
+	signals_install(!c->no_fork);
 	signals_phase(PHASE_WAITING);
 	w = (struct waitctx){ c, dirfd, &n, isatty(STDERR_FILENO) == 1,
 	    false };
@@ -269,6 +269,8 @@ run(const struct cli *c)
 	} else {
 		r = child_start(argv, &pid);
 	}
+	if (code == -1 && r == EINTR)
+		code = EXIT_SIGNAL_BASE + signal_pending();
 	if (code == -1 && r != 0) {
 		if (start_error_cause(r) != NULL)
 			msg_error("cannot run '%s': %s: %s", show(argv[0]),

@@ -53,6 +53,13 @@ is "$?" 0 "--check under nohup: published"
 is "$(sigbit "$(field SigIgn "$(cat "$T/ck2.st")")" $HUP)" 1 \
 	"--check's child has SIGHUP ignored"
 
+# A caller ignoring SIGCHLD would have the kernel reap COMMAND for us.
+env --ignore-signal=CHLD "$LB" "$L" k sh -c 'exit 3'
+is "$?" 3 "SIGCHLD ignored by the caller: COMMAND's status still comes back"
+env --ignore-signal=CHLD "$LB" "$L" chk -o "$W/chk" --check 'exit 0' \
+	sh -c 'echo x >"$LOCKBUILD_STAGING/x"'
+is "$?" 0 "SIGCHLD ignored by the caller: --check's status too"
+
 # --- the signal mask is passed down as it came -----------------------------
 st=$(env --block-signal=USR1 "$LB" "$L" k grep '^Sig' /proc/self/status)
 is "$(sigbit "$(field SigBlk "$st")" $USR1)" 1 \
