@@ -92,7 +92,13 @@ groupwatch_start(const int *sigs, size_t n)
 		close(1);
 		close(2);
 		closefrom(4);
-		setproctitle("signal watcher of %ld", (long)parent);
+		/*
+		 * Not "lockbuild": pkill and killall pick processes by name,
+		 * and a signal sent to us both would look like one sent to
+		 * the group, and so never reach COMMAND.
+		 */
+		prctl(PR_SET_NAME, "lb-sigwatch");
+		setproctitle("-lb-sigwatch for pid %ld", (long)parent);
 		watch(3);
 	}
 	e = errno;

@@ -98,6 +98,28 @@ kill -s TERM "$p"
 finish alone "$d" "$p" 143 "TERM "
 like "$(cat "$d.err")" "SIGTERM passed on to COMMAND" "alone: -v says passed on"
 
+# The watcher must not answer to lockbuild's name: pkill or killall
+# lockbuild would signal it too, and the signal would look like one sent
+# to the whole group and not reach COMMAND.
+d=$T/name
+mkdir "$d"
+"$LB" "$L" name "$T/counter" "$d" &
+p=$!
+ok "name: COMMAND is running" wait_for "$d/ready"
+w=$(ps -o pid= --ppid "$p" | tr -d ' ' | grep -vx "$(cat "$d/cpid")")
+is "$(cat "/proc/$w/comm" 2>/dev/null)" lb-sigwatch \
+	"lockbuild's other child is the watcher, lb-sigwatch"
+if under_valgrind; then
+	skip "$VG_PS"
+else
+	like "$(tr '\0' ' ' <"/proc/$w/cmdline" 2>/dev/null)" \
+		"^lb-sigwatch for pid $p" "its command line does not say lockbuild"
+fi
+: >"$d/release"
+reap "$p"
+is "$rc" 0 "name: exit 0"
+ok "name: the watcher ended with lockbuild" gone "$w"
+
 # --- sent to the whole group: not passed on again ---------------------------
 rounds group-TERM TERM 143 group
 rounds group-HUP HUP 129 group
