@@ -50,7 +50,7 @@ ALL_CFLAGS = $(CFLAGS) $(REQ_CFLAGS)
 SRCS = src/lockdir.c src/acquire.c src/build.c src/child.c src/cli.c src/dirent_at.c src/exitcode.c src/keyfiles.c src/keyinfo.c src/keyname.c \
 	src/lock.c src/msg.c src/numparse.c src/owner.c src/proc.c src/run.c \
 	src/cksum.c src/status.c src/publish.c src/rmtree.c src/treecmp.c \
-	src/twothreads.c
+	src/twothreads.c src/groupwatch.c
 OBJS = $(SRCS:.c=.o)
 LIB_OBJS = $(filter-out src/main.o,$(OBJS))
 

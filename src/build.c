@@ -224,8 +224,13 @@ build_finish(const struct cli *c, struct stage *s, int st,
 	if (c->check_cmd != NULL) {
 		int cst = run_check(c);
 
+		if (cst == -1 && errno == EINTR && signal_pending() != 0)
+			return discard(c, s, EXIT_SIGNAL_BASE +
+			    signal_pending(), "interrupted before --check");
 		if (cst == -1) {
-			snprintf(buf, sizeof(buf), "cannot run --check: %s",
+			snprintf(buf, sizeof(buf), "cannot run --check: %s%s%s",
+			    start_error_cause(errno) ? start_error_cause(errno) :
+			    "", start_error_cause(errno) ? ": " : "",
 			    strerror(errno));
 			return discard(c, s, EXIT_OSERR, buf);
 		}

@@ -7,18 +7,25 @@
 #define LOCKBUILD_CHILD_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 enum phase {
 	PHASE_WAITING,	/* SIGINT/TERM/HUP end lockbuild at once */
 	PHASE_HOLDING,	/* remembered; acted on at the next safe point */
-	PHASE_CHILD	/* forwarded to COMMAND, then remembered */
+	PHASE_CHILD	/* remembered, and forwarded to COMMAND by
+			   child_wait unless its process group got it */
 };
 
 /* Set by SIGALRM; the lock wait re-arms its timer and checks this. */
 extern volatile sig_atomic_t alarm_fired;
 
-void signals_install(void);
+/*
+ * Installs our handlers; with run_child, also starts the group watcher
+ * (groupwatch.h) that lets a signal sent to the whole process group go
+ * unforwarded.  Call before the lock is taken.
+ */
+void signals_install(bool run_child);
 void signals_phase(enum phase p);
 
 /* The signal received while holding or running COMMAND, 0 if none. */
@@ -27,11 +34,16 @@ int signal_pending(void);
 /*
  * Starts argv (PATH search, no shell) as a child in our process group.
  * Returns 0, or an errno value when it could not be started (ENOENT: not
- * found; EACCES, ENOEXEC: not executable).
+ * found; EACCES, ENOEXEC: not executable; EAGAIN, ENOMEM: no process).
+ * COMMAND gets the caller's signal mask and ignored signals.  EINTR: a
+ * signal came first (see signal_pending), and nothing was started.
  */
 int child_start(char *const argv[], pid_t *pid);
 
-/* Waits for pid; returns its wait status. */
+/*
+ * Waits for pid, passing on signals sent to lockbuild alone; returns its
+ * wait status.
+ */
 int child_wait(pid_t pid);
 
 /* exec in place of lockbuild (-F); returns only on failure, with errno. */
@@ -40,8 +52,18 @@ void child_exec(char *const argv[]);
 /* Exit status for a wait status: the code, or 128 + signal. */
 int status_to_exit(int wstatus);
 
-/* errno of a failed exec to 126 / 127. */
+/*
+ * errno of a failed start to an exit status: 127 not found, 126 not
+ * executable, 71 when no process could be made (EAGAIN, ENOMEM: a fork
+ * failure, which posix_spawn reports like an exec failure).
+ */
 int exec_errno_to_exit(int err);
+
+/* For EAGAIN and ENOMEM, words naming the cause; else NULL. */
+const char *start_error_cause(int err);
+
+/* Whether the caller had sig ignored when lockbuild started. */
+bool signal_ignored_by_caller(int sig);
 
 /*
  * Ends lockbuild the way a process killed by sig ends, so that a calling

@@ -117,6 +117,29 @@ owner_format(const struct owner *o, char *buf, size_t bufsz)
 	return hlen + (int)(p - body);
 }
 
+/* pwrite of all n bytes at 0; a short write is retried so that the
+ * error that cut it (ENOSPC, EFBIG) is the one reported. */
+static int
+write_all(int fd, const char *buf, int n)
+{
+	ssize_t w;
+	int done = 0;
+
+	while (done < n) {
+		w = pwrite(fd, buf + done, (size_t)(n - done), done);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			return -1;
+		if (w == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
+		done += (int)w;
+	}
+	return 0;
+}
+
 int
 owner_write(int fd, const struct owner *o, off_t *size)
 {
@@ -136,10 +159,17 @@ owner_write(int fd, const struct owner *o, off_t *size)
 		memset(buf + len, '\n', (size_t)(*size - len));
 		n = (int)*size;
 	}
-	errno = 0;
-	if (pwrite(fd, buf, (size_t)n, 0) != n) {
-		if (errno == 0)
-			errno = ENOSPC;
+	if (write_all(fd, buf, n) == -1) {
+		int e = errno;
+
+		/*
+		 * Neither a cut record nor the previous holder's may stay to
+		 * speak for us.  Shrinking is allowed even past a file size
+		 * limit (EFBIG), which is what stopped the write.
+		 */
+		if (ftruncate(fd, 0) == 0)
+			*size = 0;
+		errno = e;
 		return -1;
 	}
 	if (*size > n && ftruncate(fd, n) == -1)

@@ -274,7 +274,7 @@ run(const struct cli *c)
 		strlcpy(self.state, "shared", sizeof(self.state));
 	else if (c->no_fork)
 		strlcpy(self.state, "exec", sizeof(self.state));
-	signals_install();
+	signals_install(!c->no_fork);
 	signals_phase(PHASE_WAITING);
 	w = (struct waitctx){ c, dirfd, &n, isatty(STDERR_FILENO) == 1,
 	    false };
@@ -340,8 +340,15 @@ run(const struct cli *c)
 	} else {
 		r = child_start(argv, &pid);
 	}
+	if (code == -1 && r == EINTR)
+		code = EXIT_SIGNAL_BASE + signal_pending();
 	if (code == -1 && r != 0) {
-		msg_error("cannot run '%s': %s", show(argv[0]), strerror(r));
+		if (start_error_cause(r) != NULL)
+			msg_error("cannot run '%s': %s: %s", show(argv[0]),
+			    start_error_cause(r), strerror(r));
+		else
+			msg_error("cannot run '%s': %s", show(argv[0]),
+			    strerror(r));
 		code = exec_errno_to_exit(r);
 	}
 	/* Nothing ran: undo what was set up for COMMAND. */

@@ -296,6 +296,9 @@ test_exec_errno_to_exit(void **state)
 	assert_int_equal(exec_errno_to_exit(ENOEXEC), 126);
 	assert_int_equal(exec_errno_to_exit(EPERM), 126);
 	assert_int_equal(exec_errno_to_exit(EISDIR), 126);
+	/* No process could be made: an OS error, not COMMAND's fault. */
+	assert_int_equal(exec_errno_to_exit(EAGAIN), 71);
+	assert_int_equal(exec_errno_to_exit(ENOMEM), 71);
 }
 
 /* child_start reports exec failures as errno values that map as above. */
