@@ -256,10 +256,8 @@ name_file(int dirfd, const char *linkname, const char *tmpname,
 static int
 make_locked(struct lock *l, const struct stat *dir, struct owner *record)
 {
-	static char buf[OWNER_RECORD_MAX];
 	char linkname[64], tmpname[NAME_MAX + 1];
-	ssize_t n = 0;
-	int fd, len;
+	int fd;
 
 	fd = new_file(l->dirfd, l->name, lockfile_mode(dir->st_mode),
 	    linkname, sizeof(linkname), tmpname, sizeof(tmpname));
@@ -271,13 +269,10 @@ make_locked(struct lock *l, const struct stat *dir, struct owner *record)
 	 * will not take it for one of ours if we die holding it.
 	 */
 	record->since = owner_now();
-	len = owner_format(record, buf, sizeof(buf));
-	errno = 0;
-	if (len == -1 || (n = pwrite(fd, buf, (size_t)len, 0)) != len) {
-		l->record_err = errno != 0 ? errno : ENOSPC;
-		if (n < 0)
-			n = 0;
-	}
+	l->size = 0;
+	l->record_err = 0;
+	if (owner_write(fd, record, &l->size) == -1)
+		l->record_err = errno;
 	if (setlock(fd, l->shared ? F_RDLCK : F_WRLCK, false) == -1) {
 		if (tmpname[0] != '\0')
 			unlinkat(l->dirfd, tmpname, 0);
@@ -289,7 +284,6 @@ make_locked(struct lock *l, const struct stat *dir, struct owner *record)
 		return errno == EEXIST ? 0 : -1;
 	}
 	l->fd = fd;
-	l->size = n;
 	l->created = true;
 	return 1;
 }
