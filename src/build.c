@@ -133,7 +133,7 @@ build_prepare(const struct cli *c, struct stage *s, struct owner *rec,
     char ***argv)
 {
 	*argv = c->command;
-	if (c->once && dest_exists(s)) {
+	if (c->once && dest_exists_now(s)) {
 		msg_verbose("'%s' was published while we waited; nothing to "
 		    "do (--once)", show(c->dest));
 		return 0;

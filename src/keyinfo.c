@@ -24,7 +24,15 @@ judge(struct keyinfo *ki)
 	if (ki->record != 1)
 		return;
 	ki->holder = owner_judge(&ki->owner);
-	if (!holder_dead(ki->holder))
+	/*
+	 * A holder on another host (or in another pid namespace) cannot be
+	 * looked up, but its lock can: the lock server gives it up when the
+	 * holder's host dies (the NFS lease), so a free lock under its
+	 * record means it is gone.  While the lock is held it is alive.
+	 */
+	if (ki->holder == HOLDER_REMOTE && ki->lock != LS_FREE)
+		return;
+	if (!holder_dead(ki->holder) && ki->holder != HOLDER_REMOTE)
 		return;
 	if (ki->lock == LS_FREE) {
 		if (owner_state_clean(&ki->owner))
@@ -176,7 +184,7 @@ keyinfo_describe(int dirfd, const struct keyfiles *f,
 		break;
 	case HOLDER_REMOTE:
 		snprintf(buf, bufsz, "is held by %s (another host or pid "
-		    "namespace)", who);
+		    "namespace: alive as long as it holds the lock)", who);
 		break;
 	default:
 		if (proc_is_ancestor((pid_t)ki->owner.pid))

@@ -15,11 +15,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <sys/vfs.h>
-#endif
-
 #include "lockdir.h"
+#include "netfs.h"
 
 #define MAX_LINKS 40		/* as the kernel's own limit (ELOOP) */
 #ifdef O_PATH
@@ -27,7 +24,6 @@
 #else
 #define START_FLAGS (O_RDONLY | O_DIRECTORY | O_CLOEXEC)
 #endif
-#define FUSE_SUPER_MAGIC_ 0x65735546
 
 #ifdef O_PATH
 #define STEP_FLAGS (O_PATH | O_NOFOLLOW | O_CLOEXEC)
@@ -111,20 +107,27 @@ step(int dirfd, const char *name, char *target, size_t tsz, struct stat *st)
 	return -1;
 }
 
+/* Is the directory open as fd on a filesystem whose locks we can
+ * trust (netfs.c)?  Closes it if not. */
 static int
-refuse_fuse(int fd)
+check_locks(int fd, struct lockdir_info *info)
 {
-#ifdef __linux__
-	struct statfs sfs;
+	char reason[256];
 
-	/* FUSE may grant a held lock to a second process. */
-	if (fstatfs(fd, &sfs) == 0 &&
-	    (unsigned long)sfs.f_type == FUSE_SUPER_MAGIC_) {
+	switch (netfs_judge_fd(fd, reason, sizeof(reason))) {
+	case NETFS_REFUSED:
+		if (info != NULL)
+			strlcpy(info->reason, reason, sizeof(info->reason));
 		close(fd);
 		errno = ENOLCK;
 		return -1;
+	case NETFS_SHARED:
+		if (info != NULL)
+			info->network = true;
+		break;
+	default:
+		break;
 	}
-#endif
 	return fd;
 }
 
@@ -144,12 +147,14 @@ splice_link(char *rest, size_t restsz, size_t from, const char *target)
 }
 
 int
-lockdir_open(const char *path, bool create, struct lockdir_refusal *why)
+lockdir_open(const char *path, bool create, struct lockdir_info *why)
 {
 	char rest[8192], target[4096], done[8192] = "";
 	size_t p = 0, link_end = 0;
 	int cur, links = 0;
 
+	if (why != NULL)
+		memset(why, 0, sizeof(*why));
 	if (path[0] == '\0') {
 		errno = ENOENT;
 		return -1;
@@ -237,7 +242,7 @@ lockdir_open(const char *path, bool create, struct lockdir_refusal *why)
 			strlcat(done, "/", sizeof(done));
 		strlcat(done, name, sizeof(done));
 	}
-	return refuse_fuse(cur);
+	return check_locks(cur, why);
 }
 
 int

@@ -10,9 +10,12 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-struct lockdir_refusal {
-	char link[4096];	/* the link lockbuild would not follow */
-	uid_t owner;		/* its owner */
+/* What lockdir_open found out, besides the descriptor. */
+struct lockdir_info {
+	char link[4096];	/* EPERM: the link lockbuild would not follow */
+	uid_t owner;		/* and its owner */
+	char reason[256];	/* ENOLCK: why its locks cannot be trusted */
+	bool network;		/* on a network filesystem whose server locks */
 };
 
 /*
@@ -26,10 +29,11 @@ struct lockdir_refusal {
  *  - EPERM: a symbolic link that a stranger owns in a sticky
  *    world-writable directory (as /tmp), refused as the kernel's
  *    protected_symlinks would, whether or not it is on; *why says which;
- *  - ENOLCK: its filesystem does not honour fcntl locks between
- *    processes (FUSE).
+ *  - ENOLCK: its filesystem's locks would not exclude other processes
+ *    or hosts (FUSE, NFS with nolock or local_lock=all, NFSv3): the
+ *    reason names the filesystem and the mount option.
  */
-int lockdir_open(const char *path, bool create, struct lockdir_refusal *why);
+int lockdir_open(const char *path, bool create, struct lockdir_info *info);
 
 /* Is the directory open as dirfd LOCKDIR itself or below it? */
 bool lockdir_contains(int lockdirfd, int dirfd);

@@ -140,6 +140,14 @@ write_all(int fd, const char *buf, int n)
 	return 0;
 }
 
+static bool durable;
+
+void
+owner_set_durable(bool on)
+{
+	durable = on;
+}
+
 int
 owner_write(int fd, const struct owner *o, off_t *size)
 {
@@ -176,7 +184,7 @@ owner_write(int fd, const struct owner *o, off_t *size)
 		return -1;
 	if (*size < n)
 		*size = n;
-	return 0;
+	return durable ? fsync(fd) : 0;
 }
 
 static int

@@ -64,6 +64,15 @@ void owner_self(struct owner *o, const char *key, char *const *argv);
 int owner_write(int fd, const struct owner *o, off_t *size);
 
 /*
+ * With on, every record written is flushed at once.  For LOCKDIR on a
+ * network filesystem: a record written into an open file otherwise
+ * waits in this host's page cache until writeback (about 30 s with
+ * Linux NFS), so other hosts see an anonymous holder meanwhile, and a
+ * crash of this host loses it.
+ */
+void owner_set_durable(bool on);
+
+/*
  * Reads the record in the lock file open as fd, looking again when it
  * seems to have been caught mid-rewrite.  1 read, 0 no record (an empty
  * file), -1 with errno: EINVAL for a record that is not one of ours

@@ -114,6 +114,31 @@ dest_exists(const struct stage *s)
 	return fstatat(s->parentfd, s->base, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+/*
+ * On NFS a lookup that found nothing is cached, and the name can still
+ * read as missing after another host created it, until the directory's
+ * attributes are looked at again.  Opening the directory by name makes
+ * the client do that (close-to-open), and a changed directory drops the
+ * cached misses; dev and ino make sure it is the same directory.
+ */
+bool
+dest_exists_now(const struct stage *s)
+{
+	struct stat a, b;
+	bool r;
+	int fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd == -1)
+		return dest_exists(s);
+	if (fstat(fd, &a) == 0 && fstat(s->parentfd, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		r = fstatat(fd, s->base, &a, AT_SYMLINK_NOFOLLOW) == 0;
+	else
+		r = dest_exists(s);
+	close(fd);
+	return r;
+}
+
 /* Makes an absolute, lexically normal path ("a/./b/../c" -> "/cwd/a/c"). */
 static int
 normalize(const char *path, char *out, size_t outsz)

@@ -44,6 +44,10 @@ enum dest_problem stage_init(struct stage *s, const char *dest, bool file);
 /* Does DEST exist (as anything)? */
 bool dest_exists(const struct stage *s);
 
+/* The same, after making a network filesystem's client look again: for
+ * the check after a wait, when another host may have published DEST. */
+bool dest_exists_now(const struct stage *s);
+
 /* Is path (which need not exist) DEST itself or inside it? */
 bool dest_contains(const struct stage *s, const char *path);
 

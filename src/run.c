@@ -76,7 +76,7 @@ end_status_line(struct waitctx *w)
 }
 
 static int
-lockdir_error(const char *path, int e, const struct lockdir_refusal *why)
+lockdir_error(const char *path, int e, const struct lockdir_info *why)
 {
 	switch (e) {
 	case ENOTDIR:
@@ -93,9 +93,8 @@ lockdir_error(const char *path, int e, const struct lockdir_refusal *why)
 		    show(why->link), (long)why->owner);
 		return EXIT_NOPERM;
 	case ENOLCK:
-		msg_error("LOCKDIR '%s' is on a FUSE filesystem, whose locks "
-		    "may not exclude other processes; use a local directory",
-		    show(path));
+		msg_error("cannot lock in LOCKDIR '%s': %s", show(path),
+		    why->reason);
 		return EXIT_UNAVAILABLE;
 	default:
 		msg_error("cannot open LOCKDIR '%s': %s", show(path),
@@ -248,7 +247,7 @@ run(const struct cli *c)
 	struct recctx rc;
 	char **argv = c->command;
 	double waited, held_at;
-	struct lockdir_refusal refusal;
+	struct lockdir_info ldinfo;
 	int dirfd, r, st, code;
 	pid_t pid;
 
@@ -257,9 +256,10 @@ run(const struct cli *c)
 	/* cli_parse rejected the empty key, the only one without a name. */
 	if (keyfiles_for_key(c->key, &n) == -1)
 		abort();
-	dirfd = lockdir_open(c->lockdir, true, &refusal);
+	dirfd = lockdir_open(c->lockdir, true, &ldinfo);
 	if (dirfd == -1)
-		return lockdir_error(c->lockdir, errno, &refusal);
+		return lockdir_error(c->lockdir, errno, &ldinfo);
+	owner_set_durable(ldinfo.network);
 	if (c->dest != NULL && lockdir_contains(dirfd, stage.parentfd)) {
 		msg_error("DEST '%s' is inside LOCKDIR '%s': lock files and "
 		    "published output must not share a directory",

@@ -236,7 +236,10 @@ print_human(const char *key, const struct entry *e, const struct keyinfo *ki)
 	if (ki->record == 1) {
 		owner_describe(&ki->owner, owner_now(), who, sizeof(who));
 		printf("; %s %s, %s, %s", ki->lock == LS_FREE ? "last holder" :
-		    "holder", who, holder_word(ki->holder),
+		    "holder", who, ki->holder != HOLDER_REMOTE ?
+		    holder_word(ki->holder) : ki->lock == LS_FREE ?
+		    "on another host, its lock free" :
+		    "on another host, alive by its lock",
 		    show(ki->owner.state));
 		if (ki->owner.dest[0] != '\0')
 			printf(", dest %s", show(ki->owner.dest));
@@ -256,7 +259,7 @@ print_human(const char *key, const struct entry *e, const struct keyinfo *ki)
 static int
 open_keys(const struct cli *c, int *dirfd, struct entry **e, size_t *n)
 {
-	struct lockdir_refusal why;
+	struct lockdir_info why;
 	int listfd = -1;
 
 	*n = 0;
@@ -406,8 +409,11 @@ clean_main(const struct cli *c)
 		}
 		keyinfo_read_held(l.fd, &ki);
 		key = key_of(&e[i], &ki, keybuf, sizeof(keybuf));
-		if (ki.record == 1 && !holder_dead(ki.holder)) {
-			/* A record of a live (or remote) holder: not ours. */
+		/* We hold the lock: a remote holder is gone (its lease ran
+		 * out, or it let go), a local one may not be (-F, "done"). */
+		if (ki.record == 1 && !holder_dead(ki.holder) &&
+		    ki.holder != HOLDER_REMOTE) {
+			/* A record of a live holder: not ours. */
 			close(l.fd);
 			continue;
 		}
