@@ -21,10 +21,10 @@
  *
  * What the caller set up stays as it was, for lockbuild and for COMMAND:
  * a signal it ignored (nohup, a script's trap '') is neither caught nor
- * forwarded, and COMMAND starts with the caller's signal mask.  The one
- * disposition lockbuild changes for itself, SIGXFSZ ignored so that a
+ * forwarded, and COMMAND starts with the caller's signal mask.  Two
+ * dispositions lockbuild changes for itself: SIGXFSZ ignored, so that a
  * file size limit fails a write instead of killing us, is put back
- * before COMMAND starts.
+ * before COMMAND starts; SIGCHLD caught, see catch_sigchld.
  */
 #include <errno.h>
 #include <poll.h>

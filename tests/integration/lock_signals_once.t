@@ -107,6 +107,8 @@ mkdir "$d"
 p=$!
 ok "name: COMMAND is running" wait_for "$d/ready"
 w=$(ps -o pid= --ppid "$p" | tr -d ' ' | grep -vx "$(cat "$d/cpid")")
+ok "name: lockbuild has a second child, the watcher" [ -n "$w" ]
+w=${w:-0}
 is "$(cat "/proc/$w/comm" 2>/dev/null)" lb-sigwatch \
 	"lockbuild's other child is the watcher, lb-sigwatch"
 if under_valgrind; then
