@@ -154,11 +154,14 @@ elif under_valgrind; then
 else
 	uid=$((61000 + $$ % 3000))
 	mkdir "$T/np" && chmod 1777 "$T/np" && chmod 755 "$T"
+	# A copy that the other uid can reach, wherever the tree is (make
+	# distcheck unpacks it in a 0700 directory).
+	cp "$LB" "$T/np/lockbuild" && chmod 755 "$T/np/lockbuild"
 	# LeakSanitizer (make check-asan) needs a process of its own at
 	# exit, which the limit forbids: without leak checks there.
 	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
 	setpriv --reuid="$uid" --regid="$uid" --clear-groups \
-		prlimit --nproc=1 "$LB" "$T/np" k true 2>"$T/err"
+		prlimit --nproc=1 "$T/np/lockbuild" "$T/np" k true 2>"$T/err"
 	is "$?" 71 "process limit reached: exit 71, not 126"
 	like "$(cat "$T/err")" "^lockbuild: cannot run 'true': cannot create a process \(the process limit" \
 		"process limit reached: the message names the cause"
