@@ -286,8 +286,10 @@ cmd_spawn() {	# spawn HOST NAME CMD...
 	[ $# -ge 3 ] || die "usage: spawn HOST NAME CMD..."
 	h=$1 name=$2; shift 2
 	body=$(printf '%s' "$*" | base64 -w0)
-	run_cmd "$h" "mkdir -p /tmp/jobs && rm -f /tmp/jobs/$name.* &&
-echo '$body' | /lb/busybox base64 -d >/tmp/jobs/$name.sh &&
+	run_cmd "$h" "set -e
+mkdir -p /tmp/jobs
+rm -f /tmp/jobs/$name.*
+echo '$body' | /lb/busybox base64 -d >/tmp/jobs/$name.sh
 setsid sh -c 'sh /tmp/jobs/$name.sh; echo \$? >/tmp/jobs/$name.rc.tmp; mv /tmp/jobs/$name.rc.tmp /tmp/jobs/$name.rc' \
 	</dev/null >/tmp/jobs/$name.out 2>&1 &
 echo \$! >/tmp/jobs/$name.pid" </dev/null
