@@ -93,6 +93,14 @@ bench: deps
 	@$(MAKE) --no-print-directory lockbuild
 	@sh tests/bench/run.sh
 
+# The NFS lab (tests/hosts/README.md): qemu VMs, root only, minutes.
+tests/hosts/ofdlock: tests/hosts/ofdlock.c
+	$(CC) $(CFLAGS) -std=c11 -Wall -Wextra -Werror -static -o $@ $<
+
+check-hosts: deps
+	@$(MAKE) --no-print-directory lockbuild tests/hosts/ofdlock
+	@sh tests/hosts/check.sh
+
 demo: deps
 	@$(MAKE) --no-print-directory lockbuild
 	@sh tests/demo.sh
@@ -114,7 +122,7 @@ lint:
 		--inline-suppr -D__linux__ src
 
 clean:
-	rm -f lockbuild src/*.o $(UNIT_TESTS)
+	rm -f lockbuild src/*.o $(UNIT_TESTS) tests/hosts/ofdlock
 
-.PHONY: all deps check check-asan check-valgrind stress fuzz bench demo \
+.PHONY: all deps check check-asan check-valgrind check-hosts stress fuzz bench demo \
 	install uninstall lint clean

@@ -112,7 +112,10 @@ is "$?" 0 "then lockbuild -n on client2 gets the key"
 pingpong() {
 	_pd=$D/pp.$1
 	_extra=
-	[ "$1" = lockbuild ] && _extra=$GLB
+	case $1 in
+	lockbuild) _extra=$GLB ;;
+	ofd-spawn) _extra=spawn ;;
+	esac
 	lab run client1 "mkdir -p $_pd; rm -f /tmp/pp.ready /tmp/pp.go"
 	lab run client2 "rm -f /tmp/pp.ready /tmp/pp.go"
 	lab spawn client2 ppb "$OFD pingpong b $_pd $PP_ROUNDS /tmp/pp.ready /tmp/pp.go $_extra"
@@ -135,6 +138,15 @@ if pingpong ofd; then
 		awk -v m="$ofd_ms" 'BEGIN {exit !(m < 5000)}'
 else
 	_result 1 "raw OFD hand-off across hosts"
+fi
+# The raw OFD lock again, taken by a process spawned for each hold as
+# lockbuild's case does: what process start-up alone costs in these VMs.
+if pingpong ofd-spawn; then
+	echo "# handoff median raw OFD, a process per hold: $pp_ms ms"
+	ok "raw OFD hand-off with a process per hold works, median < 5 s" \
+		awk -v m="$pp_ms" 'BEGIN {exit !(m < 5000)}'
+else
+	_result 1 "raw OFD hand-off with a process per hold"
 fi
 if pingpong lockbuild; then
 	echo "# handoff median lockbuild: $pp_ms ms (client1 <-> client2, $PP_ROUNDS rounds)"

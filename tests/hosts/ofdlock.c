@@ -18,7 +18,9 @@
  *	from release to acquisition is two hand-offs (one each way).  Each
  *	side creates READY once it holds its first locks and starts when GO
  *	exists (both local files).  With LOCKBUILD, each lock is taken by
- *	`LOCKBUILD DIR pp.K ofdlock hold` instead of fcntl.  a prints
+ *	`LOCKBUILD DIR pp.K ofdlock hold` instead of fcntl; with the word
+ *	spawn, by `ofdlock DIR/pp.K.lock ofdlock hold` (the same processes
+ *	as lockbuild's case, a raw OFD lock: the cost of spawning).  a prints
  *	"handoff_us median=.. p10=.. p90=.. min=.. max=.. n=.." (half a
  *	round; the first two rounds are not counted).
  *   ofdlock probe FILE DIR
@@ -165,6 +167,10 @@ static void pp_acquire(int k)
 	if (pp_pid[k] == 0) {
 		dup2(rel[0], 0);
 		dup2(acq[1], 1);
+		if (strcmp(pp_lockbuild, "spawn") == 0) {
+			snprintf(path, sizeof path, "%s/%s.lock", pp_dir, key);
+			execl(self, self, path, self, "hold", (char *)NULL);
+		}
 		execl(pp_lockbuild, pp_lockbuild, pp_dir, key, "--", self, "hold",
 		      (char *)NULL);
 		_exit(127);
