@@ -35,7 +35,7 @@ export LB_HOSTS_NS
 
 if ! why=$(lab preflight); then
 	echo "check-hosts: the NFS lab cannot run here: $why; its tests skip"
-elif grep -q 'ld-linux' lockbuild; then
+elif ! ldd lockbuild 2>&1 | grep -Eq 'not a dynamic|statically linked'; then
 	echo "check-hosts: ./lockbuild is dynamically linked; the guests need a static one (make clean all)" >&2
 	echo "0 passed, 1 failed, 0 skipped"
 	exit 1
