@@ -54,14 +54,20 @@ echo free >"$d/owner"
 EOF
 lab put client1 "$T/body" "$D/body"
 lab run client1 "chmod +x $D/body; echo 0 >$D/counter; echo free >$D/owner; rm -f /tmp/overlaps"
-lab run client2 "rm -f /tmp/overlaps"
+lab run client2 "rm -f /tmp/overlaps /tmp/worker-failures"
+lab run client1 "rm -f /tmp/worker-failures"
 
 # worker script, run N times on each client: ROUNDS lockbuild runs.
 cat >"$T/worker" <<EOF
 #!/bin/sh
 i=0 bad=0
 while [ "\$i" -lt $ROUNDS ]; do
-	timeout 300 $GLB $L counter $D/body $D "\$1.\$i" || bad=\$((bad + 1))
+	timeout 300 $GLB $L counter $D/body $D "\$1.\$i" 2>/tmp/worker.\$1.err
+	rc=\$?
+	if [ "\$rc" -ne 0 ]; then
+		bad=\$((bad + 1))
+		echo "\$1 round \$i: exit \$rc: \$(cat /tmp/worker.\$1.err)" >>/tmp/worker-failures
+	fi
 	i=\$((i + 1))
 done
 exit \$bad
@@ -84,6 +90,9 @@ for c in client1 client2; do
 	done
 done
 secs=$(($(date +%s) - t0))
+for c in client1 client2; do
+	lab run "$c" "cat /tmp/worker-failures 2>/dev/null" | sed "s/^/# $c: /"
+done
 is "$bad" 0 "all $((2 * N)) workers ($N per client, $ROUNDS rounds each) ended with every run exiting 0"
 is "$(lab run client1 "cat $D/counter")" $((2 * N * ROUNDS)) "the counter is $((2 * N * ROUNDS)): no update lost"
 ov=$(lab run client1 "cat /tmp/overlaps 2>/dev/null"; lab run client2 "cat /tmp/overlaps 2>/dev/null")
@@ -124,8 +133,12 @@ pingpong() {
 	lab waitfor client1 /tmp/pp.ready 60 || return 1
 	lab run client2 ": >/tmp/pp.go"
 	lab run client1 ": >/tmp/pp.go"
-	pp_out=$(lab wait client1 ppa 300) || return 1
-	lab wait client2 ppb 60 >/dev/null || return 1
+	if ! pp_out=$(lab wait client1 ppa 300) ||
+		! pp_b=$(lab wait client2 ppb 60); then
+		echo "$pp_out" | sed 's/^/# pingpong a (client1): /'
+		lab wait client2 ppb 1 | sed 's/^/# pingpong b (client2): /'
+		return 1
+	fi
 	echo "# handoff $1: $pp_out"
 	pp_ms=$(echo "$pp_out" | sed -n 's/.*median=\([0-9]*\).*/\1/p' | awk '{printf "%.1f", $1 / 1000}')
 	[ -n "$pp_ms" ]
