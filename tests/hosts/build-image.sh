@@ -52,8 +52,16 @@ say() { echo "build-image: $*"; echo "$*" >&3; }
 t0=$(date +%s)
 
 # 1. Kernel: the version linux-image-amd64 points to, unpacked from its .deb.
-kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
-	awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+kdep() {
+	apt-cache depends linux-image-amd64 2>/dev/null |
+		awk '/Depends: linux-image-[0-9]/ {print $2; exit}'
+}
+kpkg=$(kdep)
+if [ -z "$kpkg" ]; then
+	say "apt-get update (no linux-image-amd64 in apt's lists)"
+	apt-get update -qq >&3 2>&1
+	kpkg=$(kdep)
+fi
 [ -n "$kpkg" ] || { echo "build-image: no linux-image-amd64 in apt's lists (apt-get update?)" >&2; exit 1; }
 kver=${kpkg#linux-image-}
 say "kernel $kpkg"

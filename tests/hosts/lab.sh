@@ -328,7 +328,7 @@ cmd_heal() { nsx ip link set "lbd$(num "$1")" up; }
 
 cmd_console() { cat "$RUN/$(num "$1" >/dev/null; echo "$1").console"; }
 
-[ $# -ge 1 ] || { sed -n '8,31p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '/^# Usage/,/^# LB_HOSTS_BOOT/p' "$0"; exit 2; }
 c=$1; shift
 case $c in
 image) cmd_image ;;
