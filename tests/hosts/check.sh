@@ -52,7 +52,8 @@ else
 	echo "check-hosts: lab up in $(($(date +%s) - t0)) s (image build or cache, boot, mounts)"
 fi
 t1=$(date +%s)
-sh tests/run.sh tests/hosts/*.t
+# VERBOSE: the figures (hand-off, takeover) are TAP comments; show them.
+VERBOSE=1 sh tests/run.sh tests/hosts/*.t
 rc=$?
 echo "check-hosts: suite took $(($(date +%s) - t1)) s"
 exit "$rc"
