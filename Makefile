@@ -127,6 +127,14 @@ bench: deps
 	@$(MAKE) --no-print-directory lockbuild
 	@sh tests/bench/run.sh
 
+# The NFS lab (tests/hosts/README.md): qemu VMs, root only, minutes.
+tests/hosts/ofdlock: tests/hosts/ofdlock.c
+	$(CC) $(CFLAGS) -std=c11 -Wall -Wextra -Werror -static -o $@ $<
+
+check-hosts: deps
+	@$(MAKE) --no-print-directory lockbuild tests/hosts/ofdlock
+	@sh tests/hosts/check.sh
+
 demo: deps
 	@$(MAKE) --no-print-directory lockbuild
 	@sh tests/demo.sh
@@ -163,7 +171,9 @@ lint:
 		--inline-suppr -D__linux__ src
 
 clean:
-	rm -f lockbuild src/*.o $(UNIT_TESTS) $(FUZZ_REPLAY) $(DIST).tar.gz
+	rm -f lockbuild src/*.o $(UNIT_TESTS) $(FUZZ_REPLAY) $(DIST).tar.gz \
+		tests/hosts/ofdlock
 
-.PHONY: all deps test-progs check check-asan check-build check-valgrind stress fuzz bench demo \
-	dist distcheck install uninstall lint clean
+.PHONY: all deps test-progs check check-asan check-build check-valgrind \
+	check-hosts stress fuzz bench demo dist distcheck install uninstall \
+	lint clean
