@@ -97,7 +97,8 @@ lockfile_mode(mode_t dirmode)
 	    (dirmode & S_IWOTH ? 0006 : 0);
 }
 
-/* 1: starts as a record does; 0: empty; -1: anything else. */
+/* 1: starts as a record does; 0: empty; -1: anything else; -2: could
+ * not be read (errno). */
 static int
 content_kind(int fd, off_t size)
 {
@@ -107,6 +108,8 @@ content_kind(int fd, off_t size)
 	if (size == 0)
 		return 0;
 	n = pread(fd, buf, sizeof(buf), 0);
+	if (n == -1)
+		return -2;
 	if (n == 0)
 		return 0;
 	return n == (ssize_t)sizeof(buf) &&
@@ -125,6 +128,8 @@ judge_file(struct lock *l, int fd, const struct stat *dir, bool held)
 	const struct stat *st = &l->st;
 	int kind = content_kind(fd, st->st_size);
 
+	if (kind == -2)
+		return LR_UNREADABLE;
 	if (kind == -1)
 		return st->st_nlink > 1 ? LR_LINKS : LR_FORMAT;
 	if (held && kind == 0)
@@ -289,40 +294,55 @@ make_locked(struct lock *l, const struct stat *dir, struct owner *record)
 }
 
 /* Takes the lock on an existing file open as fd: as lock_take. */
+/* The file could not be looked at: -1 with errno, or 2 (again) when it
+ * was deleted under us, which on NFS another host does (ESTALE). */
+static int
+unreadable(int fd)
+{
+	close_keep_errno(fd);
+	return errno == ESTALE ? 2 : -1;
+}
+
+/* A refused file: -1 with EEXIST, or as unreadable(). */
+static int
+refuse(struct lock *l, int fd)
+{
+	if (l->refusal == LR_UNREADABLE)
+		return unreadable(fd);
+	close(fd);
+	errno = EEXIST;
+	return -1;
+}
+
 static int
 lock_existing(struct lock *l, int fd, const struct stat *dir, bool writable,
     bool wait)
 {
-	if ((l->refusal = judge_file(l, fd, dir, false)) != LR_NONE) {
-		close(fd);
-		errno = EEXIST;
-		return -1;
-	}
+	if ((l->refusal = judge_file(l, fd, dir, false)) != LR_NONE)
+		return refuse(l, fd);
 	/* Only to wait for the file to go: a read lock is all we may ask. */
 	if (setlock(fd, writable && !l->shared ? F_WRLCK : F_RDLCK,
 	    wait) == -1) {
-		close_keep_errno(fd);
-		return errno == EAGAIN || errno == EACCES ? 0 : -1;
+		if (errno == EAGAIN || errno == EACCES) {
+			close(fd);
+			return 0;
+		}
+		return unreadable(fd);
 	}
 	if (!same_file(l->dirfd, l->name, fd)) {
 		close(fd);
 		return 2;	/* deleted by its last holder: again */
 	}
-	if (fstat(fd, &l->st) == -1) {
-		close_keep_errno(fd);
-		return -1;
-	}
+	if (fstat(fd, &l->st) == -1)
+		return unreadable(fd);
 	if (!writable) {
 		close(fd);
 		l->refusal = LR_NOT_WRITABLE;
 		errno = EACCES;
 		return -1;
 	}
-	if ((l->refusal = judge_file(l, fd, dir, true)) != LR_NONE) {
-		close(fd);
-		errno = EEXIST;
-		return -1;
-	}
+	if ((l->refusal = judge_file(l, fd, dir, true)) != LR_NONE)
+		return refuse(l, fd);
 	/* Left by an older lockbuild with another mode: make it ours. */
 	if (l->st.st_uid == geteuid() &&
 	    (l->st.st_mode & 07777) != lockfile_mode(dir->st_mode))
@@ -337,6 +357,7 @@ lock_take(struct lock *l, int dirfd, const char *name, bool shared,
     bool wait, struct owner *record)
 {
 	struct stat dir;
+	int stale = 0;
 
 	memset(l, 0, sizeof(*l));
 	l->fd = -1;
@@ -354,6 +375,9 @@ lock_take(struct lock *l, int dirfd, const char *name, bool shared,
 			writable = false;
 			fd = open_existing(l, O_RDONLY);
 		}
+		/* Deleted by another host between lookup and open (NFS). */
+		if (fd == -1 && errno == ESTALE && ++stale < 1000)
+			continue;
 		if (fd == -1 && errno == ENOENT && record != NULL) {
 			if ((r = make_locked(l, &dir, record)) != 0)
 				return r;

@@ -19,7 +19,8 @@ enum lock_refusal {
 	LR_EMPTY,	/* empty: nothing says lockbuild made it */
 	LR_LINKS,	/* more than one name: a hard link to some file */
 	LR_OWNER,	/* a stranger's, in a LOCKDIR not shared with them */
-	LR_NOT_WRITABLE	/* another user's, and we may only read it */
+	LR_NOT_WRITABLE, /* another user's, and we may only read it */
+	LR_UNREADABLE	/* (internal: could not be read) */
 };
 
 struct lock {
