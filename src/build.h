@@ -10,7 +10,7 @@
 
 #include "cli.h"
 #include "owner.h"
-#include "publish.h"
+#include "stage.h"
 
 /* Before locking: validate DEST; --once with DEST present ends here. */
 int build_precheck(const struct cli *c, struct stage *s);

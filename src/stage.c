@@ -23,8 +23,8 @@
 #include <unistd.h>
 
 #include "dirent_at.h"
-#include "publish.h"
 #include "rmtree.h"
+#include "stage.h"
 #include "treecmp.h"
 
 static const char alnum[] =
