@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "acquire.h"
-#include "build.h"
 #include "child.h"
 #include "exitcode.h"
 #include "keyfiles.h"
@@ -26,6 +25,7 @@
 #include "lockdir.h"
 #include "msg.h"
 #include "owner.h"
+#include "publishmode.h"
 #include "run.h"
 
 struct waitctx {

@@ -15,13 +15,13 @@
 #include <unistd.h>
 #include <vis.h>
 
-#include "build.h"
 #include "dirent_at.h"
 #include "exitcode.h"
 #include "keyinfo.h"
 #include "lock.h"
 #include "msg.h"
 #include "lockdir.h"
+#include "publishmode.h"
 #include "status.h"
 
 struct entry {

@@ -12,10 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "build.h"
 #include "child.h"
 #include "exitcode.h"
 #include "msg.h"
+#include "publishmode.h"
 
 int
 build_precheck(const struct cli *c, struct stage *s)

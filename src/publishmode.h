@@ -3,8 +3,8 @@
  * staging once the lock is ours, and the verdict after COMMAND.
  * Each returns an exit status, or -1 for "carry on".
  */
-#ifndef LOCKBUILD_BUILD_H
-#define LOCKBUILD_BUILD_H
+#ifndef LOCKBUILD_PUBLISHMODE_H
+#define LOCKBUILD_PUBLISHMODE_H
 
 #include <sys/types.h>
 
