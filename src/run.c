@@ -183,7 +183,7 @@ lockfile_error(const char *dir, const struct lock *l, int e)
 
 /*
  * A record left by a holder that died: say so, once, and remove the
- * staging leftovers next to its DEST (ours are swept by build_prepare).
+ * staging leftovers next to its DEST (ours are swept by publish_prepare).
  * Read through the descriptor we hold: with classic POSIX locks,
  * opening and closing the file again would drop our lock.
  */
@@ -207,7 +207,7 @@ report_stale(const struct cli *c, const struct lock *l)
 	owner_describe(&o, owner_now(), who, sizeof(who));
 	msg_info("'%s': previous holder %s exited without releasing "
 	    "(state %s)", show(c->key), who, show(o.state));
-	build_sweep_recorded(&o, uid, report_leftover);
+	publish_sweep_recorded(&o, uid, report_leftover);
 }
 
 struct recctx {
@@ -252,7 +252,7 @@ run(const struct cli *c)
 	int dirfd, r, st, code;
 	pid_t pid;
 
-	if (c->dest != NULL && (code = build_precheck(c, &stage)) != -1)
+	if (c->dest != NULL && (code = publish_precheck(c, &stage)) != -1)
 		return code;
 	/* cli_parse rejected the empty key, the only one without a name. */
 	if (keyfiles_for_key(c->key, &n) == -1)
@@ -309,12 +309,12 @@ run(const struct cli *c)
 		report_stale(c, &l);
 		self.since = owner_now();
 		/* At once: the previous holder's record would otherwise
-		 * name it as holding the key while build_prepare works. */
+		 * name it as holding the key while publish_prepare works. */
 		if (c->dest == NULL || l.size > 0)
 			write_record(&rc, c->lockdir);
 	}
 	if (c->dest != NULL) {
-		if ((code = build_prepare(c, &stage, &self, &argv)) != -1) {
+		if ((code = publish_prepare(c, &stage, &self, &argv)) != -1) {
 			lock_release(&l, false);
 			return code;
 		}
@@ -355,14 +355,14 @@ run(const struct cli *c)
 	if (code != -1) {
 		if (c->dest != NULL)
 			stage_remove(&stage);
-		build_free_argv(c, argv);
+		publish_free_argv(c, argv);
 		lock_release(&l, false);
 		return code;
 	}
 	st = child_wait(pid);
-	build_free_argv(c, argv);
+	publish_free_argv(c, argv);
 	if (c->dest != NULL)
-		code = build_finish(c, &stage, st, set_state, &rc);
+		code = publish_finish(c, &stage, st, set_state, &rc);
 	/*
 	 * Processes COMMAND left may hold on with our descriptor: the record
 	 * stays to say who started them, marked as let go (not crashed).

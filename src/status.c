@@ -415,7 +415,7 @@ clean_main(const struct cli *c)
 			char who[512];
 
 			owner_describe(&ki.owner, owner_now(), who, sizeof(who));
-			build_sweep_recorded(&ki.owner, ki.record_uid,
+			publish_sweep_recorded(&ki.owner, ki.record_uid,
 			    report_removed);
 			printf("removed stale record of '%s': %s, %s\n",
 			    show(key), who, show(ki.owner.state));
