@@ -47,7 +47,7 @@ REQ_CFLAGS = -std=c11 -pthread -Wall -Wextra $(WERROR) -Wshadow \
 ALL_CPPFLAGS = $(CPPFLAGS) $(REQ_CPPFLAGS)
 ALL_CFLAGS = $(CFLAGS) $(REQ_CFLAGS)
 
-SRCS = src/lockdir.c src/acquire.c src/publishmode.c src/child.c src/cli.c src/dirent_at.c src/exitcode.c src/keyfiles.c src/keyinfo.c src/keyname.c \
+SRCS = src/lockdir.c src/acquire.c src/publishmode.c src/child.c src/cli.c src/dirent_at.c src/exitcode.c src/lockname.c src/keyinfo.c src/keyname.c \
 	src/lock.c src/msg.c src/numparse.c src/owner.c src/proc.c src/run.c \
 	src/cksum.c src/status.c src/stage.c src/rmtree.c src/treecmp.c \
 	src/twothreads.c src/groupwatch.c

@@ -9,7 +9,7 @@
 
 #include <sys/types.h>
 
-#include "keyfiles.h"
+#include "lockname.h"
 #include "owner.h"
 
 enum lockstate { LS_FREE, LS_EXCLUSIVE, LS_SHARED, LS_UNKNOWN };

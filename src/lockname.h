@@ -1,7 +1,7 @@
 /* The file one key owns in LOCKDIR, by name: its lock file, which also
  * holds its owner record. */
-#ifndef LOCKBUILD_KEYFILES_H
-#define LOCKBUILD_KEYFILES_H
+#ifndef LOCKBUILD_LOCKNAME_H
+#define LOCKBUILD_LOCKNAME_H
 
 #include <stdbool.h>
 

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "keyfiles.h"
+#include "lockname.h"
 
 static void
 fill(struct keyfiles *f)
