@@ -1,5 +1,5 @@
-/* The file one key owns in LOCKDIR, by name: its lock file, which also
- * holds its owner record. */
+/* The name of a key's lock file in LOCKDIR (the file also holds the
+ * key's owner record), and the key name back from a directory entry. */
 #ifndef LOCKBUILD_LOCKNAME_H
 #define LOCKBUILD_LOCKNAME_H
 
@@ -9,18 +9,18 @@
 
 #define LOCK_SUFFIX ".lock"
 
-struct keyfiles {
+struct lockname {
 	char name[KEYNAME_MAX + 1];	/* escaped key */
 	char lock[KEYNAME_MAX + 8];	/* <name>.lock */
 };
 
 /* From a key; -1 (EINVAL) for the empty key. */
-int keyfiles_for_key(const char *key, struct keyfiles *f);
+int lockname_for_key(const char *key, struct lockname *f);
 
 /*
  * From a directory entry: fills f and returns true when entry is the
  * lock file of some key.
  */
-bool keyfiles_for_entry(const char *entry, struct keyfiles *f);
+bool lockname_for_entry(const char *entry, struct lockname *f);
 
 #endif

@@ -31,13 +31,13 @@
 struct waitctx {
 	const struct cli *c;
 	int dirfd;
-	const struct keyfiles *n;
+	const struct lockname *ln;
 	bool tty;
 	bool drew;		/* a status line is on the terminal */
 };
 
 static void
-describe_holder(int dirfd, const struct keyfiles *f, char *buf, size_t bufsz)
+describe_holder(int dirfd, const struct lockname *f, char *buf, size_t bufsz)
 {
 	struct keyinfo ki;
 
@@ -51,7 +51,7 @@ wait_tick(void *arg, double waited)
 	struct waitctx *w = arg;
 	char holder[1024], line[1400];
 
-	describe_holder(w->dirfd, w->n, holder, sizeof(holder));
+	describe_holder(w->dirfd, w->ln, holder, sizeof(holder));
 	setproctitle("waiting for '%s' (%.0fs)", show(w->c->key), waited);
 	if (msg_level < 0)
 		return w->tty ? 1.0 : 30.0;
@@ -241,7 +241,7 @@ int
 run(const struct cli *c)
 {
 	static struct owner self;
-	struct keyfiles n;
+	struct lockname ln;
 	struct lock l;
 	struct waitctx w;
 	struct stage stage;
@@ -255,7 +255,7 @@ run(const struct cli *c)
 	if (c->dest != NULL && (code = publish_precheck(c, &stage)) != -1)
 		return code;
 	/* cli_parse rejected the empty key, the only one without a name. */
-	if (keyfiles_for_key(c->key, &n) == -1)
+	if (lockname_for_key(c->key, &ln) == -1)
 		abort();
 	dirfd = lockdir_open(c->lockdir, true, &refusal);
 	if (dirfd == -1)
@@ -276,9 +276,9 @@ run(const struct cli *c)
 		strlcpy(self.state, "exec", sizeof(self.state));
 	signals_install(!c->no_fork);
 	signals_phase(PHASE_WAITING);
-	w = (struct waitctx){ c, dirfd, &n, isatty(STDERR_FILENO) == 1,
+	w = (struct waitctx){ c, dirfd, &ln, isatty(STDERR_FILENO) == 1,
 	    false };
-	r = acquire(&l, dirfd, n.lock, c->shared, &self, c->wait, c->timeout,
+	r = acquire(&l, dirfd, ln.lock, c->shared, &self, c->wait, c->timeout,
 	    wait_tick, &w, &waited);
 	end_status_line(&w);
 	if (r == -1)
@@ -286,7 +286,7 @@ run(const struct cli *c)
 	if (r == 0) {
 		char holder[1024];
 
-		describe_holder(dirfd, &n, holder, sizeof(holder));
+		describe_holder(dirfd, &ln, holder, sizeof(holder));
 		if (c->wait == WAIT_NONBLOCK)
 			msg_info("'%s' %s; not waiting (-n)", show(c->key),
 			    holder);

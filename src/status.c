@@ -25,7 +25,7 @@
 #include "status.h"
 
 struct entry {
-	struct keyfiles f;
+	struct lockname f;
 	const char *key;	/* given on the command line, or NULL */
 };
 
@@ -50,7 +50,7 @@ collect(int dirfd, const struct cli *c, size_t *count)
 		if (e == NULL)
 			return NULL;
 		for (i = 0; i < (size_t)c->nkeys; i++) {
-			if (keyfiles_for_key(c->keys[i], &e[n].f) == -1)
+			if (lockname_for_key(c->keys[i], &e[n].f) == -1)
 				continue;	/* the empty key has no files */
 			e[n++].key = c->keys[i];
 		}
@@ -60,9 +60,9 @@ collect(int dirfd, const struct cli *c, size_t *count)
 	if ((d = opendir_dup(dirfd)) == NULL)
 		return NULL;
 	while ((de = readdir(d)) != NULL) {
-		struct keyfiles f;
+		struct lockname f;
 
-		if (!keyfiles_for_entry(de->d_name, &f))
+		if (!lockname_for_entry(de->d_name, &f))
 			continue;
 		if (n == cap) {
 			struct entry *more;
