@@ -65,7 +65,7 @@ publish_precheck(const struct cli *c, struct stage *s)
 		    show(c->dest));
 		return 0;
 	}
-	return -1;
+	return CARRY_ON;
 }
 
 void
@@ -165,7 +165,7 @@ publish_prepare(const struct cli *c, struct stage *s, struct owner *rec,
 	strlcat(rec->dest, "/", sizeof(rec->dest));
 	strlcat(rec->dest, s->base, sizeof(rec->dest));
 	strlcpy(rec->staging, s->path, sizeof(rec->staging));
-	return -1;
+	return CARRY_ON;
 }
 
 /* Leaves DEST alone and gets rid of (or keeps) the staging dir. */

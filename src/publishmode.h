@@ -1,7 +1,7 @@
 /*
  * Publish mode's steps around COMMAND (-o DEST): checks before the lock,
  * staging once the lock is ours, and the verdict after COMMAND.
- * Each returns an exit status, or -1 for "carry on".
+ * Each returns an exit status, or CARRY_ON (exitcode.h).
  */
 #ifndef LOCKBUILD_PUBLISHMODE_H
 #define LOCKBUILD_PUBLISHMODE_H

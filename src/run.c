@@ -252,7 +252,7 @@ run(const struct cli *c)
 	int dirfd, r, st, code;
 	pid_t pid;
 
-	if (c->dest != NULL && (code = publish_precheck(c, &stage)) != -1)
+	if (c->dest != NULL && (code = publish_precheck(c, &stage)) != CARRY_ON)
 		return code;
 	/* cli_parse rejected the empty key, the only one without a name. */
 	if (lockname_for_key(c->key, &ln) == -1)
@@ -314,7 +314,8 @@ run(const struct cli *c)
 			write_record(&rc, c->lockdir);
 	}
 	if (c->dest != NULL) {
-		if ((code = publish_prepare(c, &stage, &self, &argv)) != -1) {
+		if ((code = publish_prepare(c, &stage, &self, &argv)) !=
+		    CARRY_ON) {
 			lock_release(&l, false);
 			return code;
 		}
@@ -322,7 +323,7 @@ run(const struct cli *c)
 		write_record(&rc, c->lockdir);
 	}
 
-	code = -1;
+	code = CARRY_ON;
 	r = 0;
 	if (setenv("LOCKBUILD_KEY", c->key, 1) == -1 ||
 	    setenv("LOCKBUILD_LOCKDIR", c->lockdir, 1) == -1) {
@@ -340,9 +341,9 @@ run(const struct cli *c)
 	} else {
 		r = child_start(argv, &pid);
 	}
-	if (code == -1 && r == EINTR)
+	if (code == CARRY_ON && r == EINTR)
 		code = EXIT_SIGNAL_BASE + signal_pending();
-	if (code == -1 && r != 0) {
+	if (code == CARRY_ON && r != 0) {
 		if (start_error_cause(r) != NULL)
 			msg_error("cannot run '%s': %s: %s", show(argv[0]),
 			    start_error_cause(r), strerror(r));
@@ -352,7 +353,7 @@ run(const struct cli *c)
 		code = exec_errno_to_exit(r);
 	}
 	/* Nothing ran: undo what was set up for COMMAND. */
-	if (code != -1) {
+	if (code != CARRY_ON) {
 		if (c->dest != NULL)
 			stage_remove(&stage);
 		publish_free_argv(c, argv);
@@ -375,7 +376,7 @@ run(const struct cli *c)
 	/* Die of SIGINT like COMMAND did, so a calling shell loop stops. */
 	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGINT)
 		exit_by_signal(SIGINT);
-	if (code != -1)
+	if (code != CARRY_ON)
 		return code;
 
 	code = status_to_exit(st);

@@ -250,8 +250,8 @@ print_human(const char *key, const struct entry *e, const struct keyinfo *ki)
 }
 
 /*
- * Opens LOCKDIR and lists its keys (or the keys given).  Returns -1 and
- * fills *dirfd, *e and *n, or returns the exit status after a message.
+ * Opens LOCKDIR and lists its keys (or the keys given).  Returns CARRY_ON
+ * and fills *dirfd, *e and *n, or returns the exit status after a message.
  */
 static int
 open_keys(const struct cli *c, int *dirfd, struct entry **e, size_t *n)
@@ -291,7 +291,7 @@ open_keys(const struct cli *c, int *dirfd, struct entry **e, size_t *n)
 		close(*dirfd);
 		return EXIT_OSERR;
 	}
-	return -1;
+	return CARRY_ON;
 }
 
 /* "--status cannot judge 'k': ..." for a key whose lock file it could
@@ -321,7 +321,7 @@ status_main(const struct cli *c)
 	int dirfd, code, alarming = 0;
 	char keybuf[KEYNAME_MAX + 1];
 
-	if ((code = open_keys(c, &dirfd, &e, &n)) != -1)
+	if ((code = open_keys(c, &dirfd, &e, &n)) != CARRY_ON)
 		return code;
 	for (i = 0; i < n; i++) {
 		struct keyinfo ki;
@@ -388,7 +388,7 @@ clean_main(const struct cli *c)
 	int dirfd, code, failed = 0;
 	char keybuf[KEYNAME_MAX + 1];
 
-	if ((code = open_keys(c, &dirfd, &e, &n)) != -1)
+	if ((code = open_keys(c, &dirfd, &e, &n)) != CARRY_ON)
 		return code;
 	for (i = 0; i < n; i++) {
 		struct keyinfo ki;
