@@ -47,16 +47,16 @@ REQ_CFLAGS = -std=c11 -pthread -Wall -Wextra $(WERROR) -Wshadow \
 ALL_CPPFLAGS = $(CPPFLAGS) $(REQ_CPPFLAGS)
 ALL_CFLAGS = $(CFLAGS) $(REQ_CFLAGS)
 
-SRCS = src/lockdir.c src/netfs.c src/acquire.c src/build.c src/child.c src/cli.c src/dirent_at.c src/exitcode.c src/keyfiles.c src/keyinfo.c src/keyname.c \
+SRCS = src/lockdir.c src/netfs.c src/acquire.c src/publishmode.c src/child.c src/cli.c src/dirent_at.c src/exitcode.c src/lockname.c src/keyinfo.c src/keyname.c \
 	src/lock.c src/msg.c src/numparse.c src/owner.c src/proc.c src/run.c \
-	src/cksum.c src/status.c src/publish.c src/rmtree.c src/treecmp.c \
+	src/cksum.c src/status.c src/stage.c src/rmtree.c src/treecmp.c \
 	src/twothreads.c src/groupwatch.c
 OBJS = $(SRCS:.c=.o)
 LIB_OBJS = $(filter-out src/main.o,$(OBJS))
 
 UNIT_TESTS = tests/unit/test_keyname tests/unit/test_numparse \
 	tests/unit/test_cli tests/unit/test_owner tests/unit/test_exitcode \
-	tests/unit/test_twothreads tests/unit/test_publish tests/unit/test_json \
+	tests/unit/test_twothreads tests/unit/test_stage tests/unit/test_json \
 	tests/unit/test_rmtree tests/unit/test_netfs
 # The fuzz harnesses, run on their corpora without libFuzzer.
 FUZZ_REPLAY = tests/fuzz/replay_keyname tests/fuzz/replay_owner \

@@ -12,7 +12,6 @@
 #include <time.h>
 
 #include "acquire.h"
-#include "child.h"
 
 #define FIRST_TICK 1.0		/* seconds before the first "waiting" */
 #define REARM_INTERVAL 0.01	/* re-fire period, see above */
@@ -70,7 +69,6 @@ acquire(struct lock *l, int dirfd, const char *name, bool shared,
 			return 0;
 		if (now >= next_tick)
 			next_tick = now + (tick ? tick(arg, now - start) : 3600);
-		alarm_fired = 0;
 		set_timer((deadline < next_tick ? deadline : next_tick) - now);
 		r = lock_take(l, dirfd, name, shared, true, record);
 		stop_timer();

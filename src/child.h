@@ -17,9 +17,6 @@ enum phase {
 			   child_wait unless its process group got it */
 };
 
-/* Set by SIGALRM; the lock wait re-arms its timer and checks this. */
-extern volatile sig_atomic_t alarm_fired;
-
 /*
  * Installs our handlers; with run_child, also starts the group watcher
  * (groupwatch.h) that lets a signal sent to the whole process group go

@@ -25,6 +25,14 @@ enum {
 	EXIT_SIGNAL_BASE = 128	/* 128 + N: COMMAND or lockbuild got signal N */
 };
 
+/*
+ * Not an exit status (those are 0 to 255): what a step of lockbuild's
+ * flow returns when all went well and the caller goes on to the next
+ * step.  A step returns an exit status only when lockbuild is to end
+ * with it.  (Elsewhere -1 means an error, with errno.)
+ */
+#define CARRY_ON (-1)
+
 /* Maps the errno of a failed file operation to the closest code above. */
 int exit_for_errno(int err, int fallback);
 

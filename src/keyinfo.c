@@ -46,7 +46,7 @@ judge(struct keyinfo *ki)
 }
 
 static void
-read_once(int dirfd, const struct keyfiles *f, struct keyinfo *ki)
+read_once(int dirfd, const struct lockname *f, struct keyinfo *ki)
 {
 	struct stat st;
 	bool shared = false;
@@ -81,7 +81,7 @@ read_once(int dirfd, const struct keyfiles *f, struct keyinfo *ki)
 }
 
 void
-keyinfo_read(int dirfd, const struct keyfiles *f, struct keyinfo *ki)
+keyinfo_read(int dirfd, const struct lockname *f, struct keyinfo *ki)
 {
 	const struct timespec pause = { 0, 2000000 };
 	int tries;
@@ -122,7 +122,7 @@ keyinfo_alarming(const struct keyinfo *ki)
 
 /* " 123, 456": the processes that have the lock file open. */
 static void
-openers(int dirfd, const struct keyfiles *f, char *list, size_t size)
+openers(int dirfd, const struct lockname *f, char *list, size_t size)
 {
 	struct stat st;
 	pid_t pids[8];
@@ -141,7 +141,7 @@ openers(int dirfd, const struct keyfiles *f, char *list, size_t size)
 }
 
 void
-keyinfo_describe(int dirfd, const struct keyfiles *f,
+keyinfo_describe(int dirfd, const struct lockname *f,
     const struct keyinfo *ki, char *buf, size_t bufsz)
 {
 	char who[512];

@@ -9,7 +9,7 @@
 
 #include <sys/types.h>
 
-#include "keyfiles.h"
+#include "lockname.h"
 #include "owner.h"
 
 enum lockstate { LS_FREE, LS_EXCLUSIVE, LS_SHARED, LS_UNKNOWN };
@@ -27,7 +27,7 @@ struct keyinfo {
 	int leftover;		/* -F record whose command has ended */
 };
 
-void keyinfo_read(int dirfd, const struct keyfiles *f, struct keyinfo *ki);
+void keyinfo_read(int dirfd, const struct lockname *f, struct keyinfo *ki);
 
 /* The record in a lock file we hold (fd), for --clean: record and
  * holder only, no flags. */
@@ -41,7 +41,7 @@ int keyinfo_alarming(const struct keyinfo *ki);
  * One sentence for messages: "is held by pid 4242 (make) on host h since
  * 12:03:07 (41s)", with the dead-holder and stopped cases spelled out.
  */
-void keyinfo_describe(int dirfd, const struct keyfiles *f,
+void keyinfo_describe(int dirfd, const struct lockname *f,
     const struct keyinfo *ki, char *buf, size_t bufsz);
 
 #endif

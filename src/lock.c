@@ -5,9 +5,10 @@
  *             holder meanwhile: close and start again;
  *  - release: the holder deletes the path *before* it unlocks.
  * Unlocking first, or skipping the re-check, lets two processes hold
- * one key (tests/stress/contention.t counts overlaps; both orders were
- * measured at tens of thousands of violations in 40,000 rounds, this one
- * at none).
+ * one key: a waiter gets the lock of a file that has lost (or is about
+ * to lose) its name, while a newcomer creates and locks a fresh file
+ * under that name.
+ * tests/stress/contention.t counts such overlaps; it must find none.
  *
  * A new lock file is made without a name (O_TMPFILE) or under a hidden
  * temporary one, gets its record and its lock, and only then its name,

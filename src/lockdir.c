@@ -146,6 +146,53 @@ splice_link(char *rest, size_t restsz, size_t from, const char *target)
 	return 0;
 }
 
+/*
+ * The next component of rest, from *p on, into name; *p moves past it
+ * and *start gets where it began.  1, 0 at the end, or -1 (ENAMETOOLONG).
+ */
+static int
+next_name(const char *rest, size_t *p, size_t *start, char *name,
+    size_t namesz)
+{
+	size_t len;
+
+	while (rest[*p] == '/')
+		(*p)++;
+	if (rest[*p] == '\0')
+		return 0;
+	*start = *p;
+	len = strcspn(rest + *p, "/");
+	if (len >= namesz) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(name, rest + *p, len);
+	name[len] = '\0';
+	*p += len;
+	return 1;
+}
+
+/* Appends "/" name to path ("" and "/" take no separator). */
+static void
+append_name(char *path, size_t pathsz, const char *name)
+{
+	if (path[0] != '\0' && strcmp(path, "/") != 0)
+		strlcat(path, "/", pathsz);
+	strlcat(path, name, pathsz);
+}
+
+/* For the caller's message: the link refused (done/name), and whose. */
+static void
+set_refusal(struct lockdir_info *why, const char *done, const char *name,
+    uid_t owner)
+{
+	if (why == NULL)
+		return;
+	strlcpy(why->link, done, sizeof(why->link));
+	append_name(why->link, sizeof(why->link), name);
+	why->owner = owner;
+}
+
 int
 lockdir_open(const char *path, bool create, struct lockdir_info *why)
 {
@@ -170,24 +217,17 @@ lockdir_open(const char *path, bool create, struct lockdir_info *why)
 		strlcpy(done, "/", sizeof(done));
 	for (;;) {
 		char name[4096];
-		size_t len, start;
+		size_t start;
 		struct stat st;
-		int fd;
+		int fd, more;
 
-		while (rest[p] == '/')
-			p++;
-		if (rest[p] == '\0')
+		more = next_name(rest, &p, &start, name, sizeof(name));
+		if (more == 0)
 			break;
-		start = p;
-		len = strcspn(rest + p, "/");
-		if (len >= sizeof(name)) {
-			close(cur);
-			errno = ENAMETOOLONG;
+		if (more == -1) {
+			close_keep_errno(cur);
 			return -1;
 		}
-		memcpy(name, rest + p, len);
-		name[len] = '\0';
-		p += len;
 		fd = step(cur, name, target, sizeof(target), &st);
 		/* Only what the user wrote is created, never a link's target. */
 		if (fd == -1 && errno == ENOENT && create && start >= link_end) {
@@ -201,16 +241,7 @@ lockdir_open(const char *path, bool create, struct lockdir_info *why)
 		}
 		if (fd == -1 && errno == ELOOP) {
 			if (!may_follow(cur, st.st_uid)) {
-				if (why != NULL) {
-					strlcpy(why->link, done,
-					    sizeof(why->link));
-					if (done[0] && strcmp(done, "/") != 0)
-						strlcat(why->link, "/",
-						    sizeof(why->link));
-					strlcat(why->link, name,
-					    sizeof(why->link));
-					why->owner = st.st_uid;
-				}
+				set_refusal(why, done, name, st.st_uid);
 				close(cur);
 				errno = EPERM;
 				return -1;
@@ -238,9 +269,7 @@ lockdir_open(const char *path, bool create, struct lockdir_info *why)
 		}
 		close(cur);
 		cur = fd;
-		if (done[0] != '\0' && strcmp(done, "/") != 0)
-			strlcat(done, "/", sizeof(done));
-		strlcat(done, name, sizeof(done));
+		append_name(done, sizeof(done), name);
 	}
 	return check_locks(cur, why);
 }

@@ -5,6 +5,8 @@
  *  - COMMAND inherits the lock's descriptor (unless -C), so the key stays
  *    locked as long as COMMAND or anything it started is alive, even if
  *    lockbuild is SIGKILLed.
+ * run(), at the end, reads as those steps: open_lockdir, take_key,
+ * record_holder, publish_prepare (-o), start_command, finish.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,27 +19,27 @@
 #include <unistd.h>
 
 #include "acquire.h"
-#include "build.h"
 #include "child.h"
 #include "exitcode.h"
-#include "keyfiles.h"
 #include "keyinfo.h"
 #include "lock.h"
 #include "lockdir.h"
+#include "lockname.h"
 #include "msg.h"
 #include "owner.h"
+#include "publishmode.h"
 #include "run.h"
 
 struct waitctx {
 	const struct cli *c;
 	int dirfd;
-	const struct keyfiles *n;
+	const struct lockname *ln;
 	bool tty;
 	bool drew;		/* a status line is on the terminal */
 };
 
 static void
-describe_holder(int dirfd, const struct keyfiles *f, char *buf, size_t bufsz)
+describe_holder(int dirfd, const struct lockname *f, char *buf, size_t bufsz)
 {
 	struct keyinfo ki;
 
@@ -51,7 +53,7 @@ wait_tick(void *arg, double waited)
 	struct waitctx *w = arg;
 	char holder[1024], line[1400];
 
-	describe_holder(w->dirfd, w->n, holder, sizeof(holder));
+	describe_holder(w->dirfd, w->ln, holder, sizeof(holder));
 	setproctitle("waiting for '%s' (%.0fs)", show(w->c->key), waited);
 	if (msg_level < 0)
 		return w->tty ? 1.0 : 30.0;
@@ -182,7 +184,7 @@ lockfile_error(const char *dir, const struct lock *l, int e)
 
 /*
  * A record left by a holder that died: say so, once, and remove the
- * staging leftovers next to its DEST (ours are swept by build_prepare).
+ * staging leftovers next to its DEST (ours are swept by publish_prepare).
  * Read through the descriptor we hold: with classic POSIX locks,
  * opening and closing the file again would drop our lock.
  */
@@ -206,87 +208,94 @@ report_stale(const struct cli *c, const struct lock *l)
 	owner_describe(&o, owner_now(), who, sizeof(who));
 	msg_info("'%s': previous holder %s exited without releasing "
 	    "(state %s)", show(c->key), who, show(o.state));
-	build_sweep_recorded(&o, uid, report_leftover);
+	publish_sweep_recorded(&o, uid, report_leftover);
 }
 
+/* The owner record in the lock file, while we hold it. */
 struct recctx {
 	struct lock *l;
-	struct owner *rec;
+	struct owner *owner;
 	bool enabled;
 };
 
 /* The record only informs: failing to write it fails no build. */
 static void
-write_record(struct recctx *r, const char *lockdir)
+write_record(struct recctx *rec, const char *lockdir)
 {
-	if (r->enabled && owner_write(r->l->fd, r->rec, &r->l->size) == -1)
+	if (rec->enabled &&
+	    owner_write(rec->l->fd, rec->owner, &rec->l->size) == -1)
 		msg_info("cannot write owner record into '%s/%s': %s",
-		    show(lockdir), r->l->name, strerror(errno));
+		    show(lockdir), rec->l->name, strerror(errno));
 }
 
 static void
 set_state(const char *state, void *arg)
 {
-	struct recctx *r = arg;
+	struct recctx *rec = arg;
 
-	if (!r->enabled)
+	if (!rec->enabled)
 		return;
-	strlcpy(r->rec->state, state, sizeof(r->rec->state));
+	strlcpy(rec->owner->state, state, sizeof(rec->owner->state));
 	/* Best effort, as when it was first written. */
-	owner_write(r->l->fd, r->rec, &r->l->size);
+	owner_write(rec->l->fd, rec->owner, &rec->l->size);
 }
 
-int
-run(const struct cli *c)
+/*
+ * Opens LOCKDIR, creating it if need be; with -o, DEST must not be in
+ * it.  CARRY_ON with *dirfd, or the exit status after a message.
+ */
+static int
+open_lockdir(const struct cli *c, const struct stage *stage, int *dirfd)
 {
-	static struct owner self;
-	struct keyfiles n;
-	struct lock l;
-	struct waitctx w;
-	struct stage stage;
-	struct recctx rc;
-	char **argv = c->command;
-	double waited, held_at;
-	struct lockdir_info ldinfo;
-	int dirfd, r, st, code;
-	pid_t pid;
+	struct lockdir_info info;
 
-	if (c->dest != NULL && (code = build_precheck(c, &stage)) != -1)
-		return code;
-	/* cli_parse rejected the empty key, the only one without a name. */
-	if (keyfiles_for_key(c->key, &n) == -1)
-		abort();
-	dirfd = lockdir_open(c->lockdir, true, &ldinfo);
-	if (dirfd == -1)
-		return lockdir_error(c->lockdir, errno, &ldinfo);
-	owner_set_durable(ldinfo.network);
-	if (c->dest != NULL && lockdir_contains(dirfd, stage.parentfd)) {
+	*dirfd = lockdir_open(c->lockdir, true, &info);
+	if (*dirfd == -1)
+		return lockdir_error(c->lockdir, errno, &info);
+	owner_set_durable(info.network);
+	if (c->dest != NULL && lockdir_contains(*dirfd, stage->parentfd)) {
 		msg_error("DEST '%s' is inside LOCKDIR '%s': lock files and "
 		    "published output must not share a directory",
 		    show(c->dest), show(c->lockdir));
 		return EXIT_USAGE;
 	}
+	return CARRY_ON;
+}
+
+/*
+ * Takes the lock of the key's file ln as -n, -w and -s say, with
+ * "waiting" lines meanwhile; *self is the record that goes into a new
+ * lock file.  CARRY_ON once the lock is ours (after *waited seconds),
+ * else the exit status after a message (-E's code when busy or out of
+ * time).  l->name is ln->lock, borrowed: ln must outlive *l.
+ */
+static int
+take_key(const struct cli *c, int dirfd, const struct lockname *ln,
+    struct owner *self, struct lock *l, double *waited)
+{
+	struct waitctx w;
+	int got;
 
 	/* Who we are is known before the lock: keep /proc reads out of the
 	 * time we hold it, which is what limits throughput on a busy key. */
-	owner_self(&self, c->key, c->command);
+	owner_self(self, c->key, c->command);
 	if (c->shared)
-		strlcpy(self.state, "shared", sizeof(self.state));
+		strlcpy(self->state, "shared", sizeof(self->state));
 	else if (c->no_fork)
-		strlcpy(self.state, "exec", sizeof(self.state));
+		strlcpy(self->state, "exec", sizeof(self->state));
 	signals_install(!c->no_fork);
 	signals_phase(PHASE_WAITING);
-	w = (struct waitctx){ c, dirfd, &n, isatty(STDERR_FILENO) == 1,
+	w = (struct waitctx){ c, dirfd, ln, isatty(STDERR_FILENO) == 1,
 	    false };
-	r = acquire(&l, dirfd, n.lock, c->shared, &self, c->wait, c->timeout,
-	    wait_tick, &w, &waited);
+	got = acquire(l, dirfd, ln->lock, c->shared, self, c->wait,
+	    c->timeout, wait_tick, &w, waited);
 	end_status_line(&w);
-	if (r == -1)
-		return lockfile_error(c->lockdir, &l, errno);
-	if (r == 0) {
+	if (got == -1)
+		return lockfile_error(c->lockdir, l, errno);
+	if (got == 0) {
 		char holder[1024];
 
-		describe_holder(dirfd, &n, holder, sizeof(holder));
+		describe_holder(dirfd, ln, holder, sizeof(holder));
 		if (c->wait == WAIT_NONBLOCK)
 			msg_info("'%s' %s; not waiting (-n)", show(c->key),
 			    holder);
@@ -295,91 +304,155 @@ run(const struct cli *c)
 			    holder, c->timeout);
 		return c->conflict_code;
 	}
-	signals_phase(PHASE_HOLDING);
-	held_at = now_mono();
-	msg_verbose("acquired %s '%s' after %.3fs", c->shared ? "shared" :
-	    "exclusive", show(c->key), waited);
+	return CARRY_ON;
+}
 
-	/* A record we could not write once is not tried again. */
-	rc = (struct recctx){ &l, &self, !c->shared && l.record_err == 0 };
-	if (l.created && l.record_err != 0) {
+/*
+ * With the lock just taken: our record written over a previous holder's
+ * (said first if that holder died holding it), or why a new lock file
+ * has none.
+ */
+static void
+record_holder(const struct cli *c, struct recctx *rec)
+{
+	struct lock *l = rec->l;
+
+	if (l->created && l->record_err != 0) {
 		msg_info("cannot write owner record into '%s/%s': %s",
-		    show(c->lockdir), l.name, strerror(l.record_err));
-	} else if (!c->shared && !l.created) {
-		report_stale(c, &l);
-		self.since = owner_now();
+		    show(c->lockdir), l->name, strerror(l->record_err));
+	} else if (!c->shared && !l->created) {
+		report_stale(c, l);
+		rec->owner->since = owner_now();
 		/* At once: the previous holder's record would otherwise
-		 * name it as holding the key while build_prepare works. */
-		if (c->dest == NULL || l.size > 0)
-			write_record(&rc, c->lockdir);
+		 * name it as holding the key while publish_prepare works. */
+		if (c->dest == NULL || l->size > 0)
+			write_record(rec, c->lockdir);
 	}
-	if (c->dest != NULL) {
-		if ((code = build_prepare(c, &stage, &self, &argv)) != -1) {
-			lock_release(&l, false);
-			return code;
-		}
-		/* Now with DEST and the staging dir. */
-		write_record(&rc, c->lockdir);
-	}
+}
 
-	code = -1;
-	r = 0;
+/*
+ * Starts COMMAND (or becomes it, -F) with the environment set and the
+ * lock's descriptor passed on unless -C.  CARRY_ON with *pid once it
+ * runs, else the exit status after a message: then nothing ran.
+ */
+static int
+start_command(const struct cli *c, const struct lock *l, char **argv,
+    pid_t *pid)
+{
+	int err;
+
 	if (setenv("LOCKBUILD_KEY", c->key, 1) == -1 ||
 	    setenv("LOCKBUILD_LOCKDIR", c->lockdir, 1) == -1) {
 		msg_error("cannot set environment: %s", strerror(errno));
-		code = EXIT_OSERR;
-	} else if (fcntl(l.fd, F_SETFD, c->close_fd ? FD_CLOEXEC : 0) == -1) {
-		/* COMMAND gets the lock's descriptor unless -C. */
+		return EXIT_OSERR;
+	}
+	if (fcntl(l->fd, F_SETFD, c->close_fd ? FD_CLOEXEC : 0) == -1) {
 		msg_error("cannot set up lock descriptor: %s", strerror(errno));
-		code = EXIT_OSERR;
-	} else if (signal_pending() != 0) {
-		code = EXIT_SIGNAL_BASE + signal_pending();
-	} else if (c->no_fork) {
+		return EXIT_OSERR;
+	}
+	if (signal_pending() != 0)
+		return EXIT_SIGNAL_BASE + signal_pending();
+	if (c->no_fork) {
 		child_exec(argv);	/* returns only on failure */
-		r = errno;
+		err = errno;
 	} else {
-		r = child_start(argv, &pid);
+		err = child_start(argv, pid);
 	}
-	if (code == -1 && r == EINTR)
-		code = EXIT_SIGNAL_BASE + signal_pending();
-	if (code == -1 && r != 0) {
-		if (start_error_cause(r) != NULL)
-			msg_error("cannot run '%s': %s: %s", show(argv[0]),
-			    start_error_cause(r), strerror(r));
-		else
-			msg_error("cannot run '%s': %s", show(argv[0]),
-			    strerror(r));
-		code = exec_errno_to_exit(r);
-	}
-	/* Nothing ran: undo what was set up for COMMAND. */
-	if (code != -1) {
-		if (c->dest != NULL)
-			stage_remove(&stage);
-		build_free_argv(c, argv);
-		lock_release(&l, false);
-		return code;
-	}
-	st = child_wait(pid);
-	build_free_argv(c, argv);
+	if (err == 0)
+		return CARRY_ON;
+	if (err == EINTR)
+		return EXIT_SIGNAL_BASE + signal_pending();
+	if (start_error_cause(err) != NULL)
+		msg_error("cannot run '%s': %s: %s", show(argv[0]),
+		    start_error_cause(err), strerror(err));
+	else
+		msg_error("cannot run '%s': %s", show(argv[0]), strerror(err));
+	return exec_errno_to_exit(err);
+}
+
+/*
+ * After COMMAND ended with wait status st: with -o, publish or not; the
+ * lock let go.  Returns lockbuild's exit status: COMMAND's, unless
+ * publishing or a signal to lockbuild decides otherwise.
+ */
+static int
+finish(const struct cli *c, struct stage *stage, struct recctx *rec, int st,
+    double held_at)
+{
+	int code = CARRY_ON;
+
 	if (c->dest != NULL)
-		code = build_finish(c, &stage, st, set_state, &rc);
+		code = publish_finish(c, stage, st, set_state, rec);
 	/*
 	 * Processes COMMAND left may hold on with our descriptor: the record
 	 * stays to say who started them, marked as let go (not crashed).
 	 */
 	if (!c->close_fd)
-		set_state("done", &rc);
-	lock_release(&l, !c->close_fd);
+		set_state("done", rec);
+	lock_release(rec->l, !c->close_fd);
 	msg_verbose("released '%s' after %.3fs", show(c->key),
 	    now_mono() - held_at);
 	/* Die of SIGINT like COMMAND did, so a calling shell loop stops. */
 	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGINT)
 		exit_by_signal(SIGINT);
-	if (code != -1)
+	if (code != CARRY_ON)
 		return code;
 
 	code = status_to_exit(st);
 	if (signal_pending() != 0 && !WIFSIGNALED(st))
 		return EXIT_SIGNAL_BASE + signal_pending();
 	return code;
+}
+
+int
+run(const struct cli *c)
+{
+	static struct owner self;
+	struct lockname ln;
+	struct lock l;
+	struct stage stage;
+	struct recctx rec;
+	char **argv = c->command;
+	double waited, held_at;
+	int dirfd, code, st;
+	pid_t pid;
+
+	if (c->dest != NULL && (code = publish_precheck(c, &stage)) != CARRY_ON)
+		return code;
+	if ((code = open_lockdir(c, &stage, &dirfd)) != CARRY_ON)
+		return code;
+	/* cli_parse rejected the empty key, the only one without a name. */
+	if (lockname_for_key(c->key, &ln) == -1)
+		abort();
+	if ((code = take_key(c, dirfd, &ln, &self, &l, &waited)) != CARRY_ON)
+		return code;
+	signals_phase(PHASE_HOLDING);
+	held_at = now_mono();
+	msg_verbose("acquired %s '%s' after %.3fs", c->shared ? "shared" :
+	    "exclusive", show(c->key), waited);
+
+	/* A record we could not write once is not tried again. */
+	rec = (struct recctx){ &l, &self, !c->shared && l.record_err == 0 };
+	record_holder(c, &rec);
+	if (c->dest != NULL) {
+		if ((code = publish_prepare(c, &stage, &self, &argv)) !=
+		    CARRY_ON) {
+			lock_release(&l, false);
+			return code;
+		}
+		/* Now with DEST and the staging dir. */
+		write_record(&rec, c->lockdir);
+	}
+
+	if ((code = start_command(c, &l, argv, &pid)) != CARRY_ON) {
+		/* Nothing ran: undo what was set up for COMMAND. */
+		if (c->dest != NULL)
+			stage_remove(&stage);
+		publish_free_argv(c, argv);
+		lock_release(&l, false);
+		return code;
+	}
+	st = child_wait(pid);
+	publish_free_argv(c, argv);
+	return finish(c, &stage, &rec, st, held_at);
 }

@@ -15,17 +15,17 @@
 #include <unistd.h>
 #include <vis.h>
 
-#include "build.h"
 #include "dirent_at.h"
 #include "exitcode.h"
 #include "keyinfo.h"
 #include "lock.h"
 #include "msg.h"
 #include "lockdir.h"
+#include "publishmode.h"
 #include "status.h"
 
 struct entry {
-	struct keyfiles f;
+	struct lockname f;
 	const char *key;	/* given on the command line, or NULL */
 };
 
@@ -50,7 +50,7 @@ collect(int dirfd, const struct cli *c, size_t *count)
 		if (e == NULL)
 			return NULL;
 		for (i = 0; i < (size_t)c->nkeys; i++) {
-			if (keyfiles_for_key(c->keys[i], &e[n].f) == -1)
+			if (lockname_for_key(c->keys[i], &e[n].f) == -1)
 				continue;	/* the empty key has no files */
 			e[n++].key = c->keys[i];
 		}
@@ -60,9 +60,9 @@ collect(int dirfd, const struct cli *c, size_t *count)
 	if ((d = opendir_dup(dirfd)) == NULL)
 		return NULL;
 	while ((de = readdir(d)) != NULL) {
-		struct keyfiles f;
+		struct lockname f;
 
-		if (!keyfiles_for_entry(de->d_name, &f))
+		if (!lockname_for_entry(de->d_name, &f))
 			continue;
 		if (n == cap) {
 			struct entry *more;
@@ -253,8 +253,8 @@ print_human(const char *key, const struct entry *e, const struct keyinfo *ki)
 }
 
 /*
- * Opens LOCKDIR and lists its keys (or the keys given).  Returns -1 and
- * fills *dirfd, *e and *n, or returns the exit status after a message.
+ * Opens LOCKDIR and lists its keys (or the keys given).  Returns CARRY_ON
+ * and fills *dirfd, *e and *n, or returns the exit status after a message.
  */
 static int
 open_keys(const struct cli *c, int *dirfd, struct entry **e, size_t *n)
@@ -294,7 +294,7 @@ open_keys(const struct cli *c, int *dirfd, struct entry **e, size_t *n)
 		close(*dirfd);
 		return EXIT_OSERR;
 	}
-	return -1;
+	return CARRY_ON;
 }
 
 /* "--status cannot judge 'k': ..." for a key whose lock file it could
@@ -324,7 +324,7 @@ status_main(const struct cli *c)
 	int dirfd, code, alarming = 0;
 	char keybuf[KEYNAME_MAX + 1];
 
-	if ((code = open_keys(c, &dirfd, &e, &n)) != -1)
+	if ((code = open_keys(c, &dirfd, &e, &n)) != CARRY_ON)
 		return code;
 	for (i = 0; i < n; i++) {
 		struct keyinfo ki;
@@ -391,7 +391,7 @@ clean_main(const struct cli *c)
 	int dirfd, code, failed = 0;
 	char keybuf[KEYNAME_MAX + 1];
 
-	if ((code = open_keys(c, &dirfd, &e, &n)) != -1)
+	if ((code = open_keys(c, &dirfd, &e, &n)) != CARRY_ON)
 		return code;
 	for (i = 0; i < n; i++) {
 		struct keyinfo ki;
@@ -421,7 +421,7 @@ clean_main(const struct cli *c)
 			char who[512];
 
 			owner_describe(&ki.owner, owner_now(), who, sizeof(who));
-			build_sweep_recorded(&ki.owner, ki.record_uid,
+			publish_sweep_recorded(&ki.owner, ki.record_uid,
 			    report_removed);
 			printf("removed stale record of '%s': %s, %s\n",
 			    show(key), who, show(ki.owner.state));

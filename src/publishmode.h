@@ -1,26 +1,26 @@
 /*
  * Publish mode's steps around COMMAND (-o DEST): checks before the lock,
  * staging once the lock is ours, and the verdict after COMMAND.
- * Each returns an exit status, or -1 for "carry on".
+ * Each returns an exit status, or CARRY_ON (exitcode.h).
  */
-#ifndef LOCKBUILD_BUILD_H
-#define LOCKBUILD_BUILD_H
+#ifndef LOCKBUILD_PUBLISHMODE_H
+#define LOCKBUILD_PUBLISHMODE_H
 
 #include <sys/types.h>
 
 #include "cli.h"
 #include "owner.h"
-#include "publish.h"
+#include "stage.h"
 
 /* Before locking: validate DEST; --once with DEST present ends here. */
-int build_precheck(const struct cli *c, struct stage *s);
+int publish_precheck(const struct cli *c, struct stage *s);
 
 /*
  * With the lock held: --once re-check, leftovers swept, staging created,
  * environment set, and *argv set to COMMAND with -I substituted (free
- * with build_free_argv).  rec gets dest and staging.
+ * with publish_free_argv).  rec gets dest and staging.
  */
-int build_prepare(const struct cli *c, struct stage *s, struct owner *rec,
+int publish_prepare(const struct cli *c, struct stage *s, struct owner *rec,
     char ***argv);
 
 /*
@@ -28,10 +28,10 @@ int build_prepare(const struct cli *c, struct stage *s, struct owner *rec,
  * publish or discard.  rec and the write callback let the owner record
  * say "publishing".  Returns the exit status.
  */
-int build_finish(const struct cli *c, struct stage *s, int st,
+int publish_finish(const struct cli *c, struct stage *s, int st,
     void (*set_state)(const char *state, void *arg), void *arg);
 
-void build_free_argv(const struct cli *c, char **argv);
+void publish_free_argv(const struct cli *c, char **argv);
 
 /* Prints one line about a removed (or unremovable) leftover. */
 void report_leftover(const char *path, int err);
@@ -41,7 +41,7 @@ void report_leftover(const char *path, int err);
  * when we wrote the record: record_uid is owner_read()'s writer, known
  * only for a lock file that no one but its owner may write.
  */
-void build_sweep_recorded(const struct owner *o, uid_t record_uid,
+void publish_sweep_recorded(const struct owner *o, uid_t record_uid,
     void (*found)(const char *path, int err));
 
 #endif

@@ -5,16 +5,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "keyfiles.h"
+#include "lockname.h"
 
 static void
-fill(struct keyfiles *f)
+fill(struct lockname *f)
 {
 	snprintf(f->lock, sizeof(f->lock), "%s" LOCK_SUFFIX, f->name);
 }
 
 int
-keyfiles_for_key(const char *key, struct keyfiles *f)
+lockname_for_key(const char *key, struct lockname *f)
 {
 	if (key_to_name(key, f->name) == -1)
 		return -1;
@@ -23,7 +23,7 @@ keyfiles_for_key(const char *key, struct keyfiles *f)
 }
 
 static bool
-strip(const char *entry, const char *suffix, struct keyfiles *f)
+strip(const char *entry, const char *suffix, struct lockname *f)
 {
 	size_t len = strlen(entry), slen = strlen(suffix);
 
@@ -36,7 +36,7 @@ strip(const char *entry, const char *suffix, struct keyfiles *f)
 }
 
 bool
-keyfiles_for_entry(const char *entry, struct keyfiles *f)
+lockname_for_entry(const char *entry, struct lockname *f)
 {
 	if (entry[0] == '.' || entry[0] == '-')
 		return false;

@@ -1,8 +1,9 @@
 /*
- * Publish mode's flow.  The rule throughout: until the final rename,
- * nothing touches DEST, so any failure (COMMAND, --check, a signal, a
- * full disk) leaves DEST exactly as it was and only has to remove the
- * staging container.
+ * Publish mode's flow (-o DEST), in the order run() calls it.  The rule
+ * throughout: until the final rename, nothing touches DEST, so any
+ * failure (COMMAND, --check, a signal, a full disk) leaves DEST exactly
+ * as it was and only has to remove the staging container.  The staging
+ * container and the rename into DEST themselves are in stage.c.
  */
 #include <errno.h>
 #include <limits.h>
@@ -12,13 +13,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "build.h"
 #include "child.h"
 #include "exitcode.h"
 #include "msg.h"
+#include "publishmode.h"
 
 int
-build_precheck(const struct cli *c, struct stage *s)
+publish_precheck(const struct cli *c, struct stage *s)
 {
 	switch (stage_init(s, c->dest, c->file_output)) {
 	case DEST_OK:
@@ -64,7 +65,7 @@ build_precheck(const struct cli *c, struct stage *s)
 		    show(c->dest));
 		return 0;
 	}
-	return -1;
+	return CARRY_ON;
 }
 
 void
@@ -117,7 +118,7 @@ substitute(char **argv, const char *str, const char *path)
 }
 
 void
-build_free_argv(const struct cli *c, char **argv)
+publish_free_argv(const struct cli *c, char **argv)
 {
 	size_t i;
 
@@ -129,7 +130,7 @@ build_free_argv(const struct cli *c, char **argv)
 }
 
 int
-build_prepare(const struct cli *c, struct stage *s, struct owner *rec,
+publish_prepare(const struct cli *c, struct stage *s, struct owner *rec,
     char ***argv)
 {
 	*argv = c->command;
@@ -164,7 +165,7 @@ build_prepare(const struct cli *c, struct stage *s, struct owner *rec,
 	strlcat(rec->dest, "/", sizeof(rec->dest));
 	strlcat(rec->dest, s->base, sizeof(rec->dest));
 	strlcpy(rec->staging, s->path, sizeof(rec->staging));
-	return -1;
+	return CARRY_ON;
 }
 
 /* Leaves DEST alone and gets rid of (or keeps) the staging dir. */
@@ -199,7 +200,7 @@ run_check(const struct cli *c)
 }
 
 int
-build_finish(const struct cli *c, struct stage *s, int st,
+publish_finish(const struct cli *c, struct stage *s, int st,
     void (*set_state)(const char *state, void *arg), void *arg)
 {
 	const char *why = NULL;
@@ -286,7 +287,7 @@ build_finish(const struct cli *c, struct stage *s, int st,
 }
 
 void
-build_sweep_recorded(const struct owner *o, uid_t record_uid,
+publish_sweep_recorded(const struct owner *o, uid_t record_uid,
     void (*found)(const char *path, int err))
 {
 	struct stage s;

@@ -1,10 +1,11 @@
 /*
- * Publish mode: a private staging container next to DEST, and the
- * atomic rename of its content onto DEST.  Functions return 0 (or 1 where
- * said) on success, -1 with errno and s->step naming what failed.
+ * A private staging container next to DEST, and the atomic rename of its
+ * content onto DEST (stage_publish); publishmode.c decides when.
+ * Functions return 0 (or 1 where said) on success, -1 with errno and
+ * s->step naming what failed.
  */
-#ifndef LOCKBUILD_PUBLISH_H
-#define LOCKBUILD_PUBLISH_H
+#ifndef LOCKBUILD_STAGE_H
+#define LOCKBUILD_STAGE_H
 
 #include <limits.h>
 #include <stdbool.h>

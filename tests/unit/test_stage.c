@@ -1,5 +1,5 @@
 /*
- * Unit tests for dest_contains (src/publish.c), which keeps LOCKDIR out
+ * Unit tests for dest_contains (src/stage.c), which keeps LOCKDIR out
  * of DEST (publishing replaces DEST, and the lock with it): DEST itself
  * and paths below it, written with "..", ".", a symbolic link or a
  * relative path, and with tails that do not exist yet.
@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "publish.h"
+#include "stage.h"
 
 static char top[PATH_MAX];
 

@@ -8,9 +8,11 @@
  * exclusivity, and recognisable as ours when a killed build leaves it.
  *
  * Replacing a directory uses RENAME_EXCHANGE: readers see the old tree or
- * the new one at every instant (PITFALLS.md: 0 ENOENT in 1.46 M opens,
- * against 144,603 for rename-aside-then-rename-in).  The old tree is then
- * inside the container and is deleted with it.
+ * the new one at every instant, where renaming the old tree aside and the
+ * new one in leaves a moment with no DEST at all, which a reader meets as
+ * ENOENT (tests/stress/publish_load.t counts readers that find DEST
+ * missing; it must find none).  The old tree is then inside the
+ * container and is deleted with it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,8 +25,8 @@
 #include <unistd.h>
 
 #include "dirent_at.h"
-#include "publish.h"
 #include "rmtree.h"
+#include "stage.h"
 #include "treecmp.h"
 
 static const char alnum[] =
@@ -443,8 +445,9 @@ flush_staged(struct stage *s)
 		r = fsync(fd);
 	} else {
 #ifdef __linux__
-		/* One syncfs costs what a few fsyncs do; per-file fsync of
-		 * 10,000 files takes seconds (PITFALLS.md). */
+		/* One syncfs costs what a few fsyncs do, while an fsync per
+		 * file waits for the disk once per file: seconds for a tree
+		 * of 10,000 files. */
 		r = syncfs(fd);
 		if (r == -1 && errno == ENOSYS)
 			r = fsync_tree(fd);
