@@ -57,7 +57,8 @@ LIB_OBJS = $(filter-out src/main.o,$(OBJS))
 UNIT_TESTS = tests/unit/test_keyname tests/unit/test_numparse \
 	tests/unit/test_cli tests/unit/test_owner tests/unit/test_exitcode \
 	tests/unit/test_twothreads tests/unit/test_stage tests/unit/test_json \
-	tests/unit/test_rmtree tests/unit/test_netfs
+	tests/unit/test_rmtree tests/unit/test_treecmp tests/unit/test_fsync_tree \
+	tests/unit/test_netfs
 # The fuzz harnesses, run on their corpora without libFuzzer.
 FUZZ_REPLAY = tests/fuzz/replay_keyname tests/fuzz/replay_owner \
 	tests/fuzz/replay_cli
@@ -86,11 +87,18 @@ tests/unit/test_%: tests/unit/test_%.c $(LIB_OBJS)
 	$(CC) $(ALL_CPPFLAGS) -Isrc $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) \
 		$(CMOCKA_LIBS) $(BSD_LIBS) $(LIBM)
 
-# openat() wrapped: the test swaps names at the worst moment and counts
+# openat() wrapped: the tests swap names at the worst moment and count
 # descriptors (with _FILE_OFFSET_BITS=64 glibc's openat is openat64).
-tests/unit/test_rmtree: tests/unit/test_rmtree.c $(LIB_OBJS)
+tests/unit/test_rmtree tests/unit/test_treecmp: %: %.c $(LIB_OBJS)
 	@test -n "$(CMOCKA_LIBS)" || { echo "cmocka not found by pkg-config: run 'make deps' (apt-get install libcmocka-dev)" >&2; exit 1; }
 	$(CC) $(ALL_CPPFLAGS) -Isrc $(ALL_CFLAGS) $(LDFLAGS) -Wl,--wrap=openat64 -o $@ $< \
+		$(LIB_OBJS) $(CMOCKA_LIBS) $(BSD_LIBS) $(LIBM)
+
+# syncfs() fails (ENOSYS) so that publishing takes the per-file fallback.
+tests/unit/test_fsync_tree: tests/unit/test_fsync_tree.c $(LIB_OBJS)
+	@test -n "$(CMOCKA_LIBS)" || { echo "cmocka not found by pkg-config: run 'make deps' (apt-get install libcmocka-dev)" >&2; exit 1; }
+	$(CC) $(ALL_CPPFLAGS) -Isrc $(ALL_CFLAGS) $(LDFLAGS) \
+		-Wl,--wrap=openat64,--wrap=fsync,--wrap=syncfs -o $@ $< \
 		$(LIB_OBJS) $(CMOCKA_LIBS) $(BSD_LIBS) $(LIBM)
 
 check: deps

@@ -395,35 +395,185 @@ open_flushable(int dir, const char *name, struct stat *st)
 	return fd;
 }
 
-/* Flushes everything under fd (fallback where syncfs is missing). */
-static int
-fsync_tree(int fd)
+/* A directory on fsync_tree's way down: its subdirectories, listed by
+ * the readdir pass that flushed its files. */
+struct flush_level {
+	dev_t dev;
+	ino_t ino;
+	char **dirs;
+	size_t n, next;
+};
+
+static void
+flush_note(int *err)
 {
-	int err = 0;
+	if (*err == 0)
+		*err = errno;
+}
+
+/*
+ * One readdir pass over the directory open as fd: regular files are
+ * flushed, subdirectories listed in l.  What cannot be opened is passed
+ * over, as before; *err takes the first error.
+ */
+static void
+flush_dir(int fd, struct flush_level *l, int *err)
+{
 	DIR *d = opendir_dup(fd);
 	struct dirent *de;
+	size_t cap = 0;
 
-	if (d == NULL)
-		return -1;
+	if (d == NULL) {
+		flush_note(err);
+		return;
+	}
 	while ((de = readdir(d)) != NULL) {
 		struct stat st;
+		char **more;
 		int sub;
 
 		if (is_dot_entry(de->d_name))
 			continue;
-		if (de->d_type != DT_DIR && de->d_type != DT_REG &&
-		    de->d_type != DT_UNKNOWN)
-			continue;
-		if ((sub = open_flushable(fd, de->d_name, &st)) == -1)
-			continue;
-		if ((S_ISDIR(st.st_mode) ? fsync_tree(sub) : fsync(sub)) == -1 &&
-		    err == 0)
-			err = errno;
-		close(sub);
+		if (de->d_type != DT_DIR) {
+			if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
+				continue;
+			if ((sub = open_flushable(fd, de->d_name, &st)) == -1)
+				continue;
+			if (S_ISREG(st.st_mode) && fsync(sub) == -1)
+				flush_note(err);
+			close(sub);
+			if (S_ISREG(st.st_mode))
+				continue;
+		}
+		if (l->n == cap) {
+			more = reallocarray(l->dirs, cap ? cap * 2 : 16,
+			    sizeof(*more));
+			if (more == NULL) {
+				flush_note(err);
+				continue;
+			}
+			l->dirs = more;
+			cap = cap ? cap * 2 : 16;
+		}
+		if ((l->dirs[l->n] = strdup(de->d_name)) == NULL)
+			flush_note(err);
+		else
+			l->n++;
 	}
 	closedir(d);
-	if (fsync(fd) == -1 && err == 0)
-		err = errno;
+}
+
+static void
+flush_level_free(struct flush_level *l)
+{
+	while (l->n > 0)
+		free(l->dirs[--l->n]);
+	free(l->dirs);
+	l->dirs = NULL;
+}
+
+/* Opens the parent of the directory open as fd, which must be the one
+ * that l was (else ESTALE: the tree was moved). */
+static int
+open_parent(int fd, const struct flush_level *l)
+{
+	struct stat st;
+	int p = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (p == -1)
+		return -1;
+	if (fstat(p, &st) == -1) {
+		close(p);
+		return -1;
+	}
+	if (st.st_dev != l->dev || st.st_ino != l->ino) {
+		close(p);
+		errno = ESTALE;
+		return -1;
+	}
+	return p;
+}
+
+/*
+ * Flushes everything under fd (fallback where syncfs is missing), each
+ * directory after what is in it.  One directory is open at a time
+ * whatever the depth, as in rmtree.c: going down closes the parent,
+ * coming back opens ".." and checks by device and inode that it is the
+ * directory left.
+ */
+static int
+fsync_tree(int fd)
+{
+	struct flush_level *lv;
+	struct stat st;
+	size_t depth = 0, cap = 8;
+	int cur, sub, err = 0;
+
+	if ((lv = calloc(cap, sizeof(*lv))) == NULL)
+		return -1;
+	if ((cur = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1 ||
+	    fstat(cur, &st) == -1) {
+		flush_note(&err);
+		goto out;
+	}
+	lv[0].dev = st.st_dev;
+	lv[0].ino = st.st_ino;
+	flush_dir(cur, &lv[0], &err);
+	for (;;) {
+		struct flush_level *l = &lv[depth];
+
+		if (l->next < l->n) {
+			const char *name = l->dirs[l->next++];
+
+			if (depth + 1 == cap) {
+				struct flush_level *more = reallocarray(lv,
+				    cap * 2, sizeof(*more));
+
+				if (more == NULL) {
+					flush_note(&err);
+					continue;
+				}
+				lv = more;
+				cap *= 2;
+			}
+			if ((sub = open_flushable(cur, name, &st)) == -1)
+				continue;
+			if (!S_ISDIR(st.st_mode)) {	/* a file since */
+				if (fsync(sub) == -1)
+					flush_note(&err);
+				close(sub);
+				continue;
+			}
+			close(cur);
+			cur = sub;
+			l = &lv[++depth];
+			memset(l, 0, sizeof(*l));
+			l->dev = st.st_dev;
+			l->ino = st.st_ino;
+			flush_dir(cur, l, &err);
+			continue;
+		}
+		if (fsync(cur) == -1)
+			flush_note(&err);
+		if (depth == 0)
+			break;
+		if ((sub = open_parent(cur, &lv[depth - 1])) == -1) {
+			flush_note(&err);
+			break;
+		}
+		close(cur);
+		cur = sub;
+		flush_level_free(&lv[depth--]);
+	}
+out:
+	if (cur != -1)
+		close(cur);
+	for (;;) {
+		flush_level_free(&lv[depth]);
+		if (depth-- == 0)
+			break;
+	}
+	free(lv);
 	errno = err;
 	return err ? -1 : 0;
 }

@@ -4,6 +4,14 @@
  * the exec bit, which diff -r misses.  Stops at the first difference and
  * reads a file only when type, mode and size already agree, so a
  * changed tree usually costs a few stats.
+ *
+ * Both trees are walked in step, one directory of each open whatever
+ * the depth (a build can nest directories deeper than the descriptors a
+ * process may have): going down closes the parents, and coming back
+ * opens ".." and checks by device and inode that it is the directory
+ * left, as rmtree.c does.  Each directory is read once and its sorted
+ * entries kept until the walk comes back up, so coming back costs an
+ * open and an fstat of ".." in each tree, never a second read.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,20 +29,45 @@
 
 #define CHUNK (256 * 1024)
 
+#define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+
+/* cmp_entry's answer for two directories of the same mode: go down. */
+#define DOWN 3
+
 /* A directory entry: the name and readdir's d_type (may be DT_UNKNOWN). */
 struct ent {
 	char *name;
 	unsigned char type;
 };
 
-/* One thread's walk: its read buffers, and whether it may still split. */
+/* An open directory, and the stream it was read through (or NULL). */
+struct side {
+	int fd;
+	DIR *d;
+};
+
+/* The directories of the two trees at one depth of a walk. */
+struct level {
+	struct ent *e[2];	/* sorted entries; the same names in both */
+	size_t cnt[2];		/* how many in each */
+	size_t next;		/* the next one to compare */
+	size_t ndirs;		/* DT_DIR entries in the first tree */
+	dev_t dev[2];
+	ino_t ino[2];
+	bool shared;		/* e[] belong to another walk (cmp_split) */
+};
+
+/*
+ * One thread's walk: the levels from its top down to the directories
+ * open in s[], its read buffers, and whether it may still split.
+ */
 struct walk {
+	struct level *lv;
+	size_t depth, cap;
+	struct side s[2];
 	char *bufa, *bufb;
 	bool split;
 };
-
-static int cmp_entry(struct walk *w, int adir, const char *a, int bdir,
-    const char *b, unsigned char hint);
 
 /*
  * Opens a file to read its bytes.  O_NOATIME: comparing is not a use of
@@ -200,22 +233,19 @@ free_list(struct ent *ents, size_t n)
 }
 
 /*
- * Sorted entries of the directory dir/name (readdir order differs between
- * copies).  *dp is left open for dirfd() in the *at() calls: opening with
- * fdopendir and closing once saves a dup, a rewind and a close.
+ * Sorted entries of the directory open as fd, taken over (readdir order
+ * differs between copies).  The stream is left open in *s for dirfd()
+ * in the *at() calls: fdopendir, and closing once, saves a dup, a rewind
+ * and a close.  *ndirs: how many entries readdir says are directories.
  */
 static struct ent *
-list_dir(int dir, const char *name, DIR **dp, size_t *count)
+list_dir(int fd, struct side *s, size_t *count, size_t *ndirs)
 {
 	DIR *d;
 	struct dirent *de;
 	struct ent *ents = NULL;
-	size_t n = 0, cap = 0;
-	int fd;
+	size_t n = 0, cap = 0, nd = 0;
 
-	fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
-		return NULL;
 	if ((d = fdopendir(fd)) == NULL) {
 		close(fd);
 		return NULL;
@@ -234,14 +264,17 @@ list_dir(int dir, const char *name, DIR **dp, size_t *count)
 		}
 		if ((ents[n].name = strdup(de->d_name)) == NULL)
 			goto fail;
-		ents[n++].type = de->d_type;
+		ents[n].type = de->d_type;
+		nd += ents[n++].type == DT_DIR;
 	}
 	if (n > 0)
 		qsort(ents, n, sizeof(*ents), by_name);
 	if (ents == NULL && (ents = calloc(1, sizeof(*ents))) == NULL)
 		goto fail;
 	*count = n;
-	*dp = d;
+	*ndirs = nd;
+	s->fd = dirfd(d);
+	s->d = d;
 	return ents;
 fail:
 	free_list(ents, n);
@@ -249,87 +282,98 @@ fail:
 	return NULL;
 }
 
-/* The entries of two directories, for twothreads(). */
-struct split {
-	struct walk *w[2];
-	int fa, fb;
-	struct ent *ea, *eb;
-};
-
-static unsigned char
-both_type(const struct ent *ea, const struct ent *eb, size_t i)
+static void
+side_close(struct side *s)
 {
-	return ea[i].type == eb[i].type ? ea[i].type : DT_UNKNOWN;
+	if (s->d != NULL)
+		closedir(s->d);
+	else if (s->fd != -1)
+		close(s->fd);
+	s->fd = -1;
+	s->d = NULL;
 }
 
-/* 0 same, 2 different, -1 error: twothreads() goes on only after 0. */
-static int
-cmp_item(void *arg, size_t i, int t)
+static void
+level_free(struct level *l)
 {
-	struct split *j = arg;
-	int r = cmp_entry(j->w[t], j->fa, j->ea[i].name, j->fb,
-	    j->eb[i].name, both_type(j->ea, j->eb, i));
+	int t;
 
-	return r == 1 ? 0 : r == 0 ? 2 : -1;
+	for (t = 0; t < 2; t++) {
+		if (l->e[t] != NULL && !l->shared)
+			free_list(l->e[t], l->cnt[t]);
+		l->e[t] = NULL;
+	}
+}
+
+/* Closes what the walk holds, wherever it stopped; errno is kept. */
+static void
+walk_free(struct walk *w)
+{
+	int e = errno;
+
+	side_close(&w->s[0]);
+	side_close(&w->s[1]);
+	if (w->lv != NULL) {
+		while (w->depth > 0)
+			level_free(&w->lv[w->depth--]);
+		level_free(&w->lv[0]);
+	}
+	free(w->lv);
+	free(w->bufa);
+	free(w->bufb);
+	errno = e;
 }
 
 /*
- * The first directory with two or more subdirectories is compared by
- * two threads (twothreads.c), entry by entry; the result is the one of
- * the first entry, in sorted order, that differs or fails, as in order.
+ * Opens and reads pa/a and pb/b, which fstatat found to be directories
+ * of the same mode, into *c and s[].  1 if they hold the same names,
+ * 0 if not (or they were replaced since), -1 with errno.  Anything but
+ * 1 leaves nothing open or allocated.
  */
 static int
-cmp_split(struct walk *w, int fa, struct ent *ea, int fb, struct ent *eb,
-    size_t n)
+open_level(struct level *c, struct side s[2], int pa, const char *a,
+    int pb, const char *b)
 {
-	struct walk other = { NULL, NULL, false };
-	struct split j = { { w, &other }, fa, fb, ea, eb };
-	int r;
+	const char *name[2] = { a, b };
+	int parent[2] = { pa, pb };
+	struct stat st[2];
+	size_t i, nd;
+	int t, fd, r = 1;
 
-	w->split = false;
-	r = twothreads(n, cmp_item, &j, true);
-	free(other.bufa);
-	free(other.bufb);
-	return r == 0 ? 1 : r == 2 ? 0 : -1;
-}
-
-static int
-cmp_dirs(struct walk *w, int adir, const char *a, int bdir, const char *b)
-{
-	DIR *da = NULL, *db = NULL;
-	struct ent *ea, *eb = NULL;
-	size_t ca = 0, cb = 0, i, ndirs = 0;
-	int r = -1;
-
-	ea = list_dir(adir, a, &da, &ca);
-	if (ea != NULL)
-		eb = list_dir(bdir, b, &db, &cb);
-	if (ea == NULL || eb == NULL)
-		goto out;
-	r = ca == cb;
-	for (i = 0; r == 1 && i < ca; i++) {
-		r = strcmp(ea[i].name, eb[i].name) == 0;
-		ndirs += ea[i].type == DT_DIR;
+	memset(c, 0, sizeof(*c));
+	for (t = 0; t < 2 && r == 1; t++) {
+		if ((fd = openat(parent[t], name[t], DIR_FLAGS)) == -1)
+			r = -1;
+		else if (fstat(fd, &st[t]) == -1) {
+			close(fd);
+			r = -1;
+		} else if ((c->e[t] = list_dir(fd, &s[t], &c->cnt[t],
+		    &nd)) == NULL)
+			r = -1;
+		else {
+			c->dev[t] = st[t].st_dev;
+			c->ino[t] = st[t].st_ino;
+			if (t == 0)
+				c->ndirs = nd;
+		}
 	}
-	if (r == 1 && w->split && ndirs >= 2)
-		r = cmp_split(w, dirfd(da), ea, dirfd(db), eb, ca);
-	else
-		for (i = 0; r == 1 && i < ca; i++)
-			r = cmp_entry(w, dirfd(da), ea[i].name, dirfd(db),
-			    eb[i].name, both_type(ea, eb, i));
-out:
-	if (ea != NULL) {
-		free_list(ea, ca);
-		closedir(da);
-	}
-	if (eb != NULL) {
-		free_list(eb, cb);
-		closedir(db);
+	if (r == 1 && ((st[0].st_mode & 07777) != (st[1].st_mode & 07777) ||
+	    c->cnt[0] != c->cnt[1]))
+		r = 0;
+	for (i = 0; r == 1 && i < c->cnt[0]; i++)
+		r = strcmp(c->e[0][i].name, c->e[1][i].name) == 0;
+	if (r != 1) {
+		level_free(c);
+		side_close(&s[0]);
+		side_close(&s[1]);
 	}
 	return r;
 }
 
-/* hint: the d_type both readdir entries agree on, else DT_UNKNOWN. */
+/*
+ * hint: the d_type both readdir entries agree on, else DT_UNKNOWN.
+ * DOWN for two directories of the same mode: the caller walks them.
+ */
 static int
 cmp_entry(struct walk *w, int adir, const char *a, int bdir, const char *b,
     unsigned char hint)
@@ -360,7 +404,7 @@ cmp_entry(struct walk *w, int adir, const char *a, int bdir, const char *b,
 			return 0;
 		return cmp_links(adir, a, bdir, b);
 	case S_IFDIR:
-		return cmp_dirs(w, adir, a, bdir, b);
+		return DOWN;
 	case S_IFCHR:
 	case S_IFBLK:
 		return sa.st_rdev == sb.st_rdev;
@@ -369,13 +413,196 @@ cmp_entry(struct walk *w, int adir, const char *a, int bdir, const char *b,
 	}
 }
 
+static unsigned char
+both_type(const struct level *l, size_t i)
+{
+	return l->e[0][i].type == l->e[1][i].type ? l->e[0][i].type :
+	    DT_UNKNOWN;
+}
+
+/* The bottom level's entry i, in both trees. */
+static int
+cmp_at(struct walk *w, size_t i)
+{
+	struct level *l = &w->lv[w->depth];
+
+	return cmp_entry(w, w->s[0].fd, l->e[0][i].name, w->s[1].fd,
+	    l->e[1][i].name, both_type(l, i));
+}
+
+/*
+ * Goes down into the bottom level's entry i, two directories.  The
+ * parents are closed only once both children are open and read: four
+ * descriptors at most, as when two files are compared.
+ */
+static int
+down(struct walk *w, size_t i)
+{
+	struct side s[2] = { { -1, NULL }, { -1, NULL } };
+	struct level *l;
+	int r;
+
+	if (w->depth + 1 == w->cap) {
+		struct level *more = reallocarray(w->lv, w->cap * 2,
+		    sizeof(*more));
+
+		if (more == NULL)
+			return -1;
+		w->lv = more;
+		w->cap *= 2;
+	}
+	l = &w->lv[w->depth];
+	r = open_level(l + 1, s, w->s[0].fd, l->e[0][i].name, w->s[1].fd,
+	    l->e[1][i].name);
+	if (r != 1)
+		return r;
+	side_close(&w->s[0]);
+	side_close(&w->s[1]);
+	w->s[0] = s[0];
+	w->s[1] = s[1];
+	w->depth++;
+	return 1;
+}
+
+/*
+ * Back up to the parent level through "..", which must be the directory
+ * we came down from in each tree, else the tree was moved under us:
+ * ESTALE, and the walk stops (what was compared may no longer be where
+ * it is published from).
+ */
+static int
+up(struct walk *w)
+{
+	struct level *l = &w->lv[w->depth - 1];
+	struct stat st;
+	int t, fd;
+
+	for (t = 0; t < 2; t++) {
+		fd = openat(w->s[t].fd, "..", O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+		if (fd == -1)
+			return -1;
+		if (fstat(fd, &st) == -1) {
+			close(fd);
+			return -1;
+		}
+		if (st.st_dev != l->dev[t] || st.st_ino != l->ino[t]) {
+			close(fd);
+			errno = ESTALE;
+			return -1;
+		}
+		side_close(&w->s[t]);
+		w->s[t].fd = fd;
+	}
+	level_free(&w->lv[w->depth--]);
+	return 1;
+}
+
+static int run(struct walk *w, size_t base);
+
+/* The two walks of a split directory, for twothreads(). */
+struct split {
+	struct walk *w[2];
+	size_t base[2];		/* the depth of the shared level in each */
+};
+
+/* 0 same, 2 different, -1 error: twothreads() goes on only after 0. */
+static int
+cmp_item(void *arg, size_t i, int t)
+{
+	struct split *j = arg;
+	struct walk *w = j->w[t];
+	int r;
+
+	/* Two directories: down, all of them, and back to the shared level. */
+	if ((r = cmp_at(w, i)) == DOWN && (r = down(w, i)) == 1 &&
+	    (r = run(w, w->depth)) == 1)
+		r = up(w);
+	return r == 1 ? 0 : r == 0 ? 2 : -1;
+}
+
+/*
+ * The first directory with two or more subdirectories is compared by
+ * two threads (twothreads.c), entry by entry, each walking down from its
+ * own descriptors of the directory (eight descriptors at most, four
+ * each); the result is the one of the first entry, in sorted order,
+ * that differs or fails, as in order.  Without the second thread's
+ * descriptors the level is left to compare in order.
+ */
+static int
+cmp_split(struct walk *w)
+{
+	struct level *l = &w->lv[w->depth];
+	struct walk other = { NULL, 0, 8, { { -1, NULL }, { -1, NULL } },
+	    NULL, NULL, false };
+	struct split j = { { w, &other }, { w->depth, 0 } };
+	int r;
+
+	w->split = false;
+	if ((other.lv = calloc(other.cap, sizeof(*other.lv))) == NULL ||
+	    (other.s[0].fd = fcntl(w->s[0].fd, F_DUPFD_CLOEXEC, 0)) == -1 ||
+	    (other.s[1].fd = fcntl(w->s[1].fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		walk_free(&other);
+		return 1;
+	}
+	other.lv[0] = *l;
+	other.lv[0].shared = true;
+	r = twothreads(l->cnt[0], cmp_item, &j, true);
+	walk_free(&other);
+	if (r != 0)
+		return r == 2 ? 0 : -1;
+	/* Back at the shared level, which down() may have moved. */
+	w->lv[w->depth].next = w->lv[w->depth].cnt[0];
+	return 1;
+}
+
+/*
+ * Compares what is left of the walk's bottom level and everything below
+ * it, until the level at depth base is done.  1 same, 0 different, -1
+ * error with errno; but for 1 the walk is left where it stopped.
+ */
+static int
+run(struct walk *w, size_t base)
+{
+	for (;;) {
+		struct level *l = &w->lv[w->depth];
+		int r;
+
+		if (w->split && l->next == 0 && l->ndirs >= 2) {
+			if ((r = cmp_split(w)) != 1)
+				return r;
+			continue;	/* down() may have moved l */
+		}
+		if (l->next < l->cnt[0]) {
+			size_t i = l->next++;
+
+			if ((r = cmp_at(w, i)) == DOWN)
+				r = down(w, i);
+			if (r != 1)
+				return r;
+			continue;
+		}
+		if (w->depth == base)
+			return 1;
+		if (up(w) == -1)
+			return -1;
+	}
+}
+
 int
 treecmp_at(int adir, const char *a, int bdir, const char *b)
 {
-	struct walk w = { NULL, NULL, true };
+	struct walk w = { NULL, 0, 8, { { -1, NULL }, { -1, NULL } },
+	    NULL, NULL, true };
 	int r = cmp_entry(&w, adir, a, bdir, b, DT_UNKNOWN);
 
-	free(w.bufa);
-	free(w.bufb);
+	if (r == DOWN) {
+		if ((w.lv = calloc(w.cap, sizeof(*w.lv))) == NULL)
+			r = -1;
+		else if ((r = open_level(&w.lv[0], w.s, adir, a, bdir,
+		    b)) == 1)
+			r = run(&w, 0);
+	}
+	walk_free(&w);
 	return r;
 }

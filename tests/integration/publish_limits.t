@@ -2,9 +2,9 @@
 # build that cannot have the descriptors it needs fails with a clear
 # "Too many open files" and leaves no staging container behind; removing
 # a tree (a replaced DEST, a discarded build) holds a bounded number of
-# descriptors whatever its depth, so a 100-deep tree goes under a limit
-# of 20.  COMMAND is mkdir alone: a shell with redirections needs
-# descriptors of its own.
+# descriptors whatever its depth, and so does comparing one with DEST
+# (--if-changed), so a 100-deep tree goes under a limit of 20.  COMMAND
+# is mkdir alone: a shell with redirections needs descriptors of its own.
 # shellcheck disable=SC1091,SC2016 # lib.sh is found at run time; sh -c expands
 . "$TESTS_DIR/lib.sh"
 
@@ -42,11 +42,29 @@ is "$(leftovers "$P")" "" "ulimit -n 20: no staging left behind"
 	sh -c 'mkdir -p "$LOCKBUILD_STAGING/$0" && exit 3' "$deep") 2>/dev/null
 is "$?" 3 "ulimit -n 20: a failed 100-deep build: COMMAND's status"
 is "$(leftovers "$P")" "" "ulimit -n 20: its staging tree removed"
+# Comparing holds a bounded number of descriptors too: the same tree
+# again leaves DEST alone, one that differs only at the bottom replaces it.
+ino=$(stat -c %i "$P/deep")
 (ulimit -n 20 && exec "$LB" --if-changed "$L" k -o "$P/deep" \
 	sh -c 'mkdir -p "$LOCKBUILD_STAGING/$0"' "$deep") 2>"$T/err"
-rc=$?
+is "$?" 0 "ulimit -n 20, --if-changed on the same 100-deep tree: exit 0"
+is "$(cat "$T/err")" "" "ulimit -n 20, --if-changed, the same tree: quietly"
+is "$(stat -c %i "$P/deep")" "$ino" \
+	"ulimit -n 20, --if-changed, the same tree: DEST untouched"
 is "$(leftovers "$P")" "" \
-	"ulimit -n 20, --if-changed on a 100-deep tree: nothing left (exit $rc)"
+	"ulimit -n 20, --if-changed on a 100-deep tree: nothing left"
+(ulimit -n 20 && exec "$LB" --if-changed "$L" k -o "$P/deep" \
+	sh -c 'mkdir -p "$LOCKBUILD_STAGING/$0" &&
+	    touch "$LOCKBUILD_STAGING/$0/new"' "$deep") 2>"$T/err"
+is "$?" 0 "ulimit -n 20, --if-changed, different at depth 100: exit 0"
+is "$(cat "$T/err")" "" \
+	"ulimit -n 20, --if-changed, different at depth 100: quietly"
+ok "ulimit -n 20, --if-changed, different at depth 100: published" \
+	test -f "$P/deep/$deep/new"
+ok "ulimit -n 20, --if-changed, different at depth 100: DEST replaced" \
+	test "$(stat -c %i "$P/deep")" != "$ino"
+is "$(leftovers "$P")" "" \
+	"ulimit -n 20, --if-changed, different at depth 100: nothing left"
 ok "the 100-deep DEST is whole" test -d "$P/deep/$deep"
 
 done_testing
