@@ -341,6 +341,8 @@ open_level(struct level *c, struct side s[2], int pa, const char *a,
 	int t, fd, r = 1;
 
 	memset(c, 0, sizeof(*c));
+	memset(st, 0, sizeof(st));	/* (cppcheck cannot tell r == 1
+					   means both were filled) */
 	for (t = 0; t < 2 && r == 1; t++) {
 		if ((fd = openat(parent[t], name[t], DIR_FLAGS)) == -1)
 			r = -1;
