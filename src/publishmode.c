@@ -277,9 +277,9 @@ publish_finish(const struct cli *c, struct stage *s, int st,
 	else
 		msg_verbose("'%s' unchanged; left as it was (--if-changed)",
 		    show(c->dest));
-	if (stage_remove(s) == -1)
-		msg_error("published '%s', but cannot remove staging dir '%s': "
-		    "%s", show(c->dest), show(s->path), strerror(errno));
+	/* The container, with the replaced DEST in it, goes once the key
+	 * is free (publish_cleanup): the next holder must not wait for
+	 * the old tree to be deleted, which takes long on NFS. */
 	/*
 	 * A signal that came while the rename was under way was held back
 	 * so as not to leave a half-done publish; still report it.
@@ -307,4 +307,12 @@ publish_sweep_recorded(const struct owner *o, uid_t record_uid,
 		stage_sweep(&s, found);
 		close(s.parentfd);
 	}
+}
+
+void
+publish_cleanup(const struct cli *c, struct stage *s)
+{
+	if (stage_remove(s) == -1)
+		msg_error("published '%s', but cannot remove staging dir '%s': "
+		    "%s", show(c->dest), show(s->path), strerror(errno));
 }

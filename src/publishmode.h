@@ -32,6 +32,15 @@ int publish_prepare(const struct cli *c, struct stage *s, struct owner *rec,
 int publish_finish(const struct cli *c, struct stage *s, int st,
     int (*set_state)(const char *state, void *arg), void *arg);
 
+/*
+ * After a publish (publish_finish returned 0 or 128+N with DEST done),
+ * removes the staging container and the replaced DEST in it: called
+ * once the key is released.  An interrupted removal leaves a container
+ * that the next publish of DEST sweeps (no live lockbuild holds its
+ * flock any more).
+ */
+void publish_cleanup(const struct cli *c, struct stage *s);
+
 void publish_free_argv(const struct cli *c, char **argv);
 
 /* Prints one line about a removed (or unremovable) leftover. */

@@ -430,6 +430,8 @@ finish(const struct cli *c, struct stage *stage, struct recctx *rec, int st,
 	lock_release(rec->l, !c->close_fd);
 	msg_verbose("released '%s' after %.3fs", show(c->key),
 	    now_mono() - held_at);
+	if (c->dest != NULL)
+		publish_cleanup(c, stage);
 	/* Die of SIGINT like COMMAND did, so a calling shell loop stops. */
 	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGINT)
 		exit_by_signal(SIGINT);

@@ -746,6 +746,8 @@ stage_close(struct stage *s)
 		errno = e;
 	}
 	s->containerfd = -1;
+	/* Done with: a later stage_remove must not look it up by name. */
+	s->container[0] = '\0';
 }
 
 /* Is name a container of this DEST: .lockbuild.XXXXXXXX.<base>? */
