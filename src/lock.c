@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lock.h"
@@ -223,36 +224,49 @@ new_file(int dirfd, const char *name, mode_t mode, char *linkname,
 }
 
 /*
- * Gives the new file the lock file's name, unless that is taken
- * (EEXIST).  A nameless file is linked through /proc (linkat's
+ * Gives the new file, open as fd, the lock file's name, unless that is
+ * taken (-1, EEXIST).  A nameless file is linked through /proc (linkat's
  * AT_EMPTY_PATH needs privilege); a named one is renamed, which keeps
- * the name /proc and lsof show for the descriptor, or, where the
- * filesystem cannot rename without replacing (NFS), linked and unlinked.
+ * the name /proc and lsof show for the descriptor.  0: named, and fd
+ * still holds it; otherwise fd is closed.
+ *
+ * Where the filesystem cannot rename without replacing (NFS), it is
+ * linked and its temporary name removed.  An NFS client that removes a
+ * name of a file it has open keeps it as .nfsXXXX until the close, so
+ * the lock file would show two links to every other host meanwhile (and
+ * forever, if this host died): fd is closed first, and then 1 says the
+ * file is named but no longer held.
  */
 static int
-name_file(int dirfd, const char *linkname, const char *tmpname,
+name_file(int dirfd, int fd, const char *linkname, const char *tmpname,
     const char *name)
 {
 	int r, e;
 
-	if (linkname[0] != '\0')
-		return linkat(AT_FDCWD, linkname, dirfd, name,
-		    AT_SYMLINK_FOLLOW);
+	if (linkname[0] != '\0') {
+		if (linkat(AT_FDCWD, linkname, dirfd, name,
+		    AT_SYMLINK_FOLLOW) == 0)
+			return 0;
+		close_keep_errno(fd);
+		return -1;
+	}
 #ifdef RENAME_NOREPLACE
 	if (renameat2(dirfd, tmpname, dirfd, name, RENAME_NOREPLACE) == 0)
 		return 0;
 	if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) {
 		e = errno;
 		unlinkat(dirfd, tmpname, 0);
+		close(fd);
 		errno = e;
 		return -1;
 	}
 #endif
+	close(fd);
 	r = linkat(dirfd, tmpname, dirfd, name, 0);
 	e = errno;
 	unlinkat(dirfd, tmpname, 0);
 	errno = e;
-	return r;
+	return r == -1 ? -1 : 1;
 }
 
 /*
@@ -285,13 +299,16 @@ make_locked(struct lock *l, const struct stat *dir, struct owner *record)
 		close_keep_errno(fd);
 		return -1;
 	}
-	if (name_file(l->dirfd, linkname, tmpname, l->name) == -1) {
-		close_keep_errno(fd);
-		return errno == EEXIST ? 0 : -1;
+	switch (name_file(l->dirfd, fd, linkname, tmpname, l->name)) {
+	case 0:
+		l->fd = fd;
+		l->created = true;
+		return 1;
+	case 1:
+		return 0;	/* named, let go: take it as anyone's */
+	default:
+		return errno == EEXIST ? 0 : -1;  /* 0: someone was first */
 	}
-	l->fd = fd;
-	l->created = true;
-	return 1;
 }
 
 /* Takes the lock on an existing file open as fd: as lock_take. */
@@ -342,7 +359,21 @@ lock_existing(struct lock *l, int fd, const struct stat *dir, bool writable,
 		errno = EACCES;
 		return -1;
 	}
-	if ((l->refusal = judge_file(l, fd, dir, true)) != LR_NONE)
+	if ((l->refusal = judge_file(l, fd, dir, true)) == LR_LINKS &&
+	    content_kind(fd, l->st.st_size) == 1 && ++l->link_waits <= 50) {
+		/*
+		 * A record with a second name: on NFS, another host's maker
+		 * between linking it and removing its temporary name.  A
+		 * hard link planted to a lock file stays, and is refused
+		 * after a second of looking again.
+		 */
+		const struct timespec pause = { 0, 20000000 };
+
+		close(fd);
+		nanosleep(&pause, NULL);
+		return 2;
+	}
+	if (l->refusal != LR_NONE)
 		return refuse(l, fd);
 	/* Left by an older lockbuild with another mode: make it ours. */
 	if (l->st.st_uid == geteuid() &&

@@ -32,6 +32,7 @@ struct lock {
 	int record_err;		/* errno of writing that record, or 0 */
 	off_t size;		/* the file's size: the owner record's length */
 	enum lock_refusal refusal;
+	int link_waits;		/* looks at a record with two links */
 	struct stat st;		/* the file refused, for messages */
 };
 
