@@ -26,8 +26,9 @@ publish_precheck(const struct cli *c, struct stage *s)
 		break;
 	case DEST_BAD_NAME:
 		msg_error("invalid DEST '%s': it must name a file or directory "
-		    "(not end in '/', '.' or '..', not start with '%s')",
-		    show(c->dest), STAGE_PREFIX);
+		    "(not end in '/', '.' or '..', not start with '%s' or "
+		    "'%s')", show(c->dest), STAGE_PREFIX,
+		    STAGE_VERSION_PREFIX);
 		return EXIT_USAGE;
 	case DEST_NAME_TOO_LONG:
 		msg_error("invalid DEST '%s': its last component is longer "
@@ -45,8 +46,9 @@ publish_precheck(const struct cli *c, struct stage *s)
 		    strerror(errno));
 		return exit_for_errno(errno, EXIT_NOPERM);
 	case DEST_IS_LINK:
-		msg_error("DEST '%s' is a symbolic link; lockbuild replaces "
-		    "DEST itself and will not replace a link", show(c->dest));
+		msg_error("DEST '%s' is a symbolic link that lockbuild did "
+		    "not make; lockbuild replaces DEST itself and will not "
+		    "replace such a link", show(c->dest));
 		return EXIT_CANTCREAT;
 	case DEST_WRONG_TYPE:
 		msg_error("DEST '%s' is %s, but %s", show(c->dest),

@@ -13,6 +13,15 @@
  * ENOENT (tests/stress/publish_load.t counts readers that find DEST
  * missing; it must find none).  The old tree is then inside the
  * container and is deleted with it.
+ *
+ * NFS has no exchange (EINVAL), and there the moment without DEST is
+ * worse than a moment: a reader on another client that looks DEST up
+ * then caches the miss and keeps getting ENOENT for up to half a minute.
+ * rename(2) of a link over a link is atomic for every client, so there
+ * a directory DEST is a symbolic link to a version directory next to it,
+ * .lockbuild-v.XXXXXXXX.<base>, and publishing renames the staged tree
+ * to a new version and a new link over DEST (flip()).  A DEST that is
+ * our link stays one, whatever the filesystem can do later.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -35,6 +44,23 @@ static const char alnum[] =
 /* Longest base kept in a container name: NAME_MAX less ".lockbuild.XXXXXXXX." */
 #define BASE_IN_NAME_MAX (NAME_MAX - (sizeof(STAGE_PREFIX) - 1) - \
 	STAGE_RAND_LEN - 1)
+/*
+ * Longest base kept in a version name.  Whole, never cut as in container
+ * names: versions are removed by name, and two DESTs whose names share
+ * their first 233 bytes must not remove each other's.  A longer DEST is
+ * replaced with two renames, as before (exchange_dir).
+ */
+#define BASE_IN_VERSION_MAX (NAME_MAX - \
+	(sizeof(STAGE_VERSION_PREFIX) - 1) - STAGE_RAND_LEN - 1)
+
+/* What DEST is, at publishing time. */
+enum dest_kind {
+	KIND_NONE,
+	KIND_FILE,		/* anything but a directory or a link */
+	KIND_DIR,
+	KIND_LINK,		/* our link to a version (s->target) */
+	KIND_OTHER		/* any other symbolic link */
+};
 
 static int
 fail(struct stage *s, const char *step)
@@ -46,12 +72,91 @@ fail(struct stage *s, const char *step)
 	return -1;
 }
 
+/* Is name prefix, STAGE_RAND_LEN letters or digits, '.', then base? */
+static bool
+is_named(const char *name, const char *prefix, const char *base)
+{
+	size_t plen = strlen(prefix), i;
+
+	if (strncmp(name, prefix, plen) != 0)
+		return false;
+	for (i = 0; i < STAGE_RAND_LEN; i++)
+		if (name[plen + i] == '\0' ||
+		    strchr(alnum, name[plen + i]) == NULL)
+			return false;
+	if (name[plen + STAGE_RAND_LEN] != '.')
+		return false;
+	return strcmp(name + plen + STAGE_RAND_LEN + 1, base) == 0;
+}
+
+/* Is name a version directory's name for this DEST? */
+static bool
+is_version(const struct stage *s, const char *name)
+{
+	return strlen(s->base) <= BASE_IN_VERSION_MAX &&
+	    is_named(name, STAGE_VERSION_PREFIX, s->base);
+}
+
+/* Makes a fresh name prefix + XXXXXXXX + "." + base (cut to fit). */
+static void
+random_name(char *out, size_t outsz, const char *prefix, const char *base,
+    size_t basemax)
+{
+	char rnd[STAGE_RAND_LEN + 1];
+	size_t i;
+
+	for (i = 0; i < STAGE_RAND_LEN; i++)
+		rnd[i] = alnum[arc4random_uniform(sizeof(alnum) - 1)];
+	rnd[i] = '\0';
+	snprintf(out, outsz, "%s%s.%.*s", prefix, rnd, (int)basemax, base);
+}
+
+/*
+ * Is DEST a link that lockbuild made?  Its target must be exactly a
+ * version name of this DEST (so no '/': it leads nowhere but next to
+ * DEST), and that version a directory of ours.  Any other link is
+ * refused as before, never followed.  Sets s->target.
+ */
+static bool
+is_our_link(struct stage *s)
+{
+	char buf[NAME_MAX + 2];
+	struct stat st;
+	ssize_t n;
+
+	s->target[0] = '\0';
+	n = readlinkat(s->parentfd, s->base, buf, sizeof(buf) - 1);
+	if (n <= 0 || n > NAME_MAX)
+		return false;
+	buf[n] = '\0';
+	if (!is_version(s, buf) ||
+	    fstatat(s->parentfd, buf, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+		return false;
+	strlcpy(s->target, buf, sizeof(s->target));
+	return true;
+}
+
+static enum dest_kind
+dest_kind(struct stage *s)
+{
+	struct stat st;
+
+	s->target[0] = '\0';
+	if (fstatat(s->parentfd, s->base, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return KIND_NONE;
+	if (S_ISDIR(st.st_mode))
+		return KIND_DIR;
+	if (S_ISLNK(st.st_mode))
+		return is_our_link(s) ? KIND_LINK : KIND_OTHER;
+	return KIND_FILE;
+}
+
 enum dest_problem
 stage_init(struct stage *s, const char *dest, bool file)
 {
 	const char *slash = strrchr(dest, '/');
 	char dirpart[PATH_MAX];
-	struct stat st;
 	size_t dlen;
 	int i;
 
@@ -59,6 +164,7 @@ stage_init(struct stage *s, const char *dest, bool file)
 	s->dest = dest;
 	s->file = file;
 	s->parentfd = s->containerfd = -1;
+	s->grace = STAGE_VERSION_GRACE;
 	for (i = 0; i < STAGE_RESERVE; i++)
 		s->reserve[i] = -1;
 	/* Longer than any file name: no mkdir or rename could make it. */
@@ -79,7 +185,8 @@ stage_init(struct stage *s, const char *dest, bool file)
 	}
 	if (s->base[0] == '\0' || strcmp(s->base, ".") == 0 ||
 	    strcmp(s->base, "..") == 0 || strncmp(s->base, STAGE_PREFIX,
-	    sizeof(STAGE_PREFIX) - 1) == 0)
+	    sizeof(STAGE_PREFIX) - 1) == 0 || strncmp(s->base,
+	    STAGE_VERSION_PREFIX, sizeof(STAGE_VERSION_PREFIX) - 1) == 0)
 		return DEST_BAD_NAME;
 
 	if (dirpart[0] == '/') {
@@ -99,11 +206,16 @@ stage_init(struct stage *s, const char *dest, bool file)
 		return DEST_NO_PARENT;
 	if (faccessat(s->parentfd, ".", W_OK | X_OK, AT_EACCESS) == -1)
 		return DEST_PARENT_NOT_WRITABLE;
-	if (fstatat(s->parentfd, s->base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (S_ISLNK(st.st_mode))
-			return DEST_IS_LINK;
-		if (S_ISDIR(st.st_mode) == file)
-			return DEST_WRONG_TYPE;
+	switch (dest_kind(s)) {
+	case KIND_OTHER:
+		return DEST_IS_LINK;
+	case KIND_DIR:
+	case KIND_LINK:
+		return file ? DEST_WRONG_TYPE : DEST_OK;
+	case KIND_FILE:
+		return file ? DEST_OK : DEST_WRONG_TYPE;
+	case KIND_NONE:
+		break;
 	}
 	return DEST_OK;
 }
@@ -253,7 +365,6 @@ stage_release(struct stage *s)
 int
 stage_create(struct stage *s)
 {
-	char base[BASE_IN_NAME_MAX + 1];
 	int i, tries, n;
 
 	/*
@@ -268,17 +379,11 @@ stage_create(struct stage *s)
 			return fail(s, "set aside descriptors for staging");
 		}
 	}
-	strlcpy(base, s->base, sizeof(base));
 	/* What COMMAND might create meanwhile must not be overwritten. */
 	s->existed = dest_exists(s);
 	for (tries = 0; tries < 100; tries++) {
-		char rnd[STAGE_RAND_LEN + 1];
-
-		for (i = 0; i < STAGE_RAND_LEN; i++)
-			rnd[i] = alnum[arc4random_uniform(sizeof(alnum) - 1)];
-		rnd[i] = '\0';
-		snprintf(s->container, sizeof(s->container), "%s%s.%s",
-		    STAGE_PREFIX, rnd, base);
+		random_name(s->container, sizeof(s->container), STAGE_PREFIX,
+		    s->base, BASE_IN_NAME_MAX);
 		if (mkdirat(s->parentfd, s->container, 0700) == 0)
 			break;
 		if (errno != EEXIST)
@@ -616,8 +721,13 @@ flush_staged(struct stage *s)
 	return r;
 }
 
+/*
+ * Renames the staged output (or our link, which has its name in the
+ * container) to DEST, which must not exist.  linkable: it is a file or
+ * a link, and link(2) can place it instead.
+ */
 static int
-rename_noreplace(struct stage *s)
+rename_noreplace(struct stage *s, bool linkable)
 {
 #ifdef RENAME_NOREPLACE
 	if (renameat2(s->containerfd, s->base, s->parentfd, s->base,
@@ -626,7 +736,7 @@ rename_noreplace(struct stage *s)
 	if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
 		return -1;
 #endif
-	if (s->file) {
+	if (linkable) {
 		/* link(2) fails with EEXIST atomically; then drop the stage. */
 		if (linkat(s->containerfd, s->base, s->parentfd, s->base,
 		    0) == 0)
@@ -642,6 +752,231 @@ rename_noreplace(struct stage *s)
 	return renameat(s->containerfd, s->base, s->parentfd, s->base);
 }
 
+/* Names in the container that no staged output can have: DEST's name
+ * cannot start with STAGE_PREFIX. */
+#define PROBE_A STAGE_PREFIX "probe-a"
+#define PROBE_B STAGE_PREFIX "probe-b"
+
+/*
+ * Is a new directory DEST to be a link to versions?  Yes where two
+ * directories cannot be exchanged, asked by exchanging two empty ones in
+ * the container: when DEST does not exist yet, nothing else says what
+ * the next publication will be able to do.  No when DEST's name is too
+ * long for a version name, or (as before) when the question cannot be
+ * asked.
+ */
+static bool
+needs_versions(struct stage *s)
+{
+#ifdef RENAME_EXCHANGE
+	bool r;
+	int e;
+
+	if (strlen(s->base) > BASE_IN_VERSION_MAX)
+		return false;
+	if (mkdirat(s->containerfd, PROBE_A, 0700) == -1)
+		return false;
+	if (mkdirat(s->containerfd, PROBE_B, 0700) == -1) {
+		unlinkat(s->containerfd, PROBE_A, AT_REMOVEDIR);
+		return false;
+	}
+	r = renameat2(s->containerfd, PROBE_A, s->containerfd, PROBE_B,
+	    RENAME_EXCHANGE) == -1;
+	e = errno;
+	unlinkat(s->containerfd, PROBE_A, AT_REMOVEDIR);
+	unlinkat(s->containerfd, PROBE_B, AT_REMOVEDIR);
+	return r && (e == EINVAL || e == ENOSYS || e == ENOTSUP);
+#else
+	return strlen(s->base) <= BASE_IN_VERSION_MAX;
+#endif
+}
+
+/* Creates an empty version directory with a fresh name: mkdir is the
+ * exclusive step, and a directory renamed over it replaces it. */
+static int
+make_version(struct stage *s, char *out, size_t outsz)
+{
+	int tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		random_name(out, outsz, STAGE_VERSION_PREFIX, s->base,
+		    BASE_IN_VERSION_MAX);
+		if (mkdirat(s->parentfd, out, 0700) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return -1;
+	}
+	return -1;
+}
+
+/* Opens the version name if it is a directory of ours, never following
+ * a link; -1 otherwise. */
+static int
+open_version(struct stage *s, const char *name, struct stat *st)
+{
+	int fd = openat(s->parentfd, name,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, st) == -1 || !S_ISDIR(st->st_mode) ||
+	    st->st_uid != geteuid()) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Marks the version DEST has just left: its change time becomes now (a
+ * chmod to its own mode), which sweep_versions reads as the moment it
+ * was replaced.  The time comes from the filesystem, the server's clock
+ * on NFS, as does the one it is compared with.  A version whose group
+ * the user is not in loses a set-group-ID bit here; no one creates
+ * files in a replaced version.
+ */
+static void
+retire(struct stage *s, const char *name)
+{
+	struct stat st;
+	int fd = open_version(s, name, &st);
+
+	if (fd == -1)
+		return;
+	(void)fchmod(fd, st.st_mode & 07777);
+	close(fd);
+}
+
+/*
+ * Removes versions of this DEST that are neither DEST's (cur) nor the
+ * one it has just replaced (prev), once they were replaced s->grace
+ * seconds ago or more.  A reader on another NFS client can be led into
+ * an old version by what its client still trusts from earlier lookups
+ * (the link's old target, the version's files) until its attribute
+ * cache of DEST's directory expires; emptying the version under it then
+ * gives it ENOENT, while a version that is gone altogether only costs it
+ * an ESTALE that the kernel retries with fresh lookups.  The previous
+ * version is also kept for readers whose working directory it is.
+ * Removal is that of staging containers: directories of ours only, no
+ * link followed, no mount entered.  Failures leave a version for the
+ * next publication to try again.
+ */
+static void
+sweep_versions(struct stage *s, const char *cur, const char *prev)
+{
+	struct stat now;
+	struct dirent *de;
+	DIR *d;
+
+	/* DEST's directory has just changed: its mtime is now, by the
+	 * clock that stamped the versions' change times. */
+	if (fstat(s->parentfd, &now) == -1 ||
+	    (d = opendir_dup(s->parentfd)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		int fd;
+
+		if (!is_version(s, de->d_name) ||
+		    strcmp(de->d_name, cur) == 0 ||
+		    strcmp(de->d_name, prev) == 0)
+			continue;
+		if ((fd = open_version(s, de->d_name, &st)) == -1)
+			continue;
+		if (now.st_mtim.tv_sec - st.st_ctim.tv_sec >= s->grace)
+			(void)rmtree_open(s->parentfd, de->d_name, fd);
+		close(fd);
+	}
+	closedir(d);
+}
+
+/*
+ * Publishes the staged tree as a new version directory and points DEST
+ * at it, where directories cannot be exchanged.  The tree is renamed,
+ * not copied, to the version name, a link to that name (relative, in
+ * DEST's own directory) is made in the container and renamed over DEST:
+ * rename(2) of a link over a link is atomic for readers on every NFS
+ * client.  kind is what DEST is: KIND_NONE, KIND_LINK, or KIND_DIR, a
+ * real directory, which must first be renamed aside: that conversion,
+ * once per DEST, leaves readers a moment without DEST.  The old
+ * directory becomes a version (if it is ours) and is kept like one.  On
+ * failure DEST and the staged tree are as they were.
+ */
+static int
+flip(struct stage *s, enum dest_kind kind)
+{
+	char v[NAME_MAX + 1], prev[NAME_MAX + 1] = "";
+	const char *aname = strcmp(s->base, "old") == 0 ? "old.1" : "old";
+	struct stat st;
+	int adir = s->containerfd, e;
+
+	if (make_version(s, v, sizeof(v)) == -1)
+		return -1;
+	if (renameat(s->containerfd, s->base, s->parentfd, v) == -1) {
+		e = errno;
+		unlinkat(s->parentfd, v, AT_REMOVEDIR);
+		errno = e;
+		return -1;
+	}
+	if (symlinkat(v, s->containerfd, s->base) == -1)
+		goto untree;
+	switch (kind) {
+	case KIND_NONE:
+		if (rename_noreplace(s, true) == -1)
+			goto unlink;
+		break;
+	case KIND_LINK:
+		strlcpy(prev, s->target, sizeof(prev));
+		if (renameat(s->containerfd, s->base, s->parentfd,
+		    s->base) == -1)
+			goto unlink;
+		break;
+	default:
+		/* Another user's tree goes into the container instead, to
+		 * be deleted with it as after an exchange. */
+		if (fstatat(s->parentfd, s->base, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
+		    st.st_uid == geteuid()) {
+			if (make_version(s, prev, sizeof(prev)) == -1)
+				goto unlink;
+			adir = s->parentfd;
+			aname = prev;
+		}
+		if (renameat(s->parentfd, s->base, adir, aname) == -1) {
+			e = errno;
+			if (prev[0] != '\0')
+				unlinkat(s->parentfd, prev, AT_REMOVEDIR);
+			errno = e;
+			goto unlink;
+		}
+		/* From here until the next rename there is no DEST. */
+		if (renameat(s->containerfd, s->base, s->parentfd,
+		    s->base) == -1) {
+			e = errno;
+			renameat(adir, aname, s->parentfd, s->base);
+			errno = e;
+			goto unlink;
+		}
+		break;
+	}
+	if (prev[0] != '\0')
+		retire(s, prev);
+	sweep_versions(s, v, prev);
+	return 0;
+
+unlink:
+	e = errno;
+	unlinkat(s->containerfd, s->base, 0);
+	errno = e;
+untree:
+	e = errno;
+	/* Back where publish_finish expects it (--keep-failed); should
+	 * even that fail, a later sweep removes the version. */
+	renameat(s->parentfd, v, s->containerfd, s->base);
+	errno = e;
+	return -1;
+}
+
 static int
 exchange_dir(struct stage *s)
 {
@@ -654,7 +989,10 @@ exchange_dir(struct stage *s)
 	if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
 		return -1;
 #endif
-	/* No exchange: DEST is missing for an instant, never partial. */
+	if (strlen(s->base) <= BASE_IN_VERSION_MAX)
+		return flip(s, KIND_DIR);
+	/* No exchange and no version name: DEST is missing for an
+	 * instant, never partial. */
 	if (renameat(s->parentfd, s->base, s->containerfd, aside) == -1)
 		return -1;
 	if (renameat(s->containerfd, s->base, s->parentfd, s->base) == -1) {
@@ -671,14 +1009,16 @@ int
 stage_publish(struct stage *s, bool no_fsync, bool if_changed,
     bool *published)
 {
-	struct stat st;
+	enum dest_kind kind;
 	bool exists;
 
 	*published = false;
 	stage_release(s);
-	exists = fstatat(s->parentfd, s->base, &st, AT_SYMLINK_NOFOLLOW) == 0;
-	if (exists && (S_ISLNK(st.st_mode) || S_ISDIR(st.st_mode) == s->file)) {
-		errno = S_ISDIR(st.st_mode) ? EISDIR : ENOTDIR;
+	kind = dest_kind(s);
+	exists = kind != KIND_NONE;
+	if (kind == KIND_OTHER || (exists && (kind == KIND_FILE) != s->file)) {
+		errno = kind == KIND_DIR || kind == KIND_LINK ? EISDIR :
+		    ENOTDIR;
 		return fail(s, "DEST changed type while building");
 	}
 	if (exists && !s->existed) {
@@ -686,8 +1026,9 @@ stage_publish(struct stage *s, bool no_fsync, bool if_changed,
 		return fail(s, "DEST appeared while building; left alone");
 	}
 	if (exists && if_changed) {
-		int same = treecmp_at(s->parentfd, s->base, s->containerfd,
-		    s->base);
+		/* Our link: the version it names, checked to be ours. */
+		int same = treecmp_at(s->parentfd, kind == KIND_LINK ?
+		    s->target : s->base, s->containerfd, s->base);
 
 		if (same == 1)
 			return 0;
@@ -696,14 +1037,25 @@ stage_publish(struct stage *s, bool no_fsync, bool if_changed,
 	}
 	if (!no_fsync && flush_staged(s) == -1)
 		return fail(s, "flush staged output to disk");
-	if (!exists) {
-		if (rename_noreplace(s) == -1)
+	if (s->file && !exists) {
+		if (rename_noreplace(s, true) == -1)
 			return fail(s, errno == EEXIST ?
 			    "DEST appeared while building; left alone" :
 			    "rename into place");
 	} else if (s->file) {
 		if (renameat(s->containerfd, s->base, s->parentfd, s->base) == -1)
 			return fail(s, "rename over DEST");
+	} else if (kind == KIND_LINK ||
+	    (kind == KIND_NONE && needs_versions(s))) {
+		if (flip(s, kind) == -1)
+			return fail(s, errno == EEXIST ?
+			    "DEST appeared while building; left alone" :
+			    "publish a new version of DEST");
+	} else if (!exists) {
+		if (rename_noreplace(s, false) == -1)
+			return fail(s, errno == EEXIST ?
+			    "DEST appeared while building; left alone" :
+			    "rename into place");
 	} else if (exchange_dir(s) == -1) {
 		return fail(s, errno == EXDEV ? "exchange with DEST (a "
 		    "directory from a lower overlayfs layer cannot be "
@@ -754,20 +1106,10 @@ stage_close(struct stage *s)
 static bool
 is_our_container(const struct stage *s, const char *name)
 {
-	size_t plen = sizeof(STAGE_PREFIX) - 1;
 	char base[BASE_IN_NAME_MAX + 1];
-	size_t i;
 
-	if (strncmp(name, STAGE_PREFIX, plen) != 0)
-		return false;
-	for (i = 0; i < STAGE_RAND_LEN; i++)
-		if (name[plen + i] == '\0' ||
-		    strchr(alnum, name[plen + i]) == NULL)
-			return false;
-	if (name[plen + STAGE_RAND_LEN] != '.')
-		return false;
 	strlcpy(base, s->base, sizeof(base));
-	return strcmp(name + plen + STAGE_RAND_LEN + 1, base) == 0;
+	return is_named(name, STAGE_PREFIX, base);
 }
 
 int

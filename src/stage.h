@@ -12,6 +12,16 @@
 
 #define STAGE_PREFIX ".lockbuild."
 #define STAGE_RAND_LEN 8
+/*
+ * Where a directory cannot be exchanged (NFS), DEST is a symbolic link
+ * to a version directory .lockbuild-v.XXXXXXXX.<base> next to it.  The
+ * prefix must not be STAGE_PREFIX: stage_sweep removes those.
+ */
+#define STAGE_VERSION_PREFIX ".lockbuild-v."
+/* A replaced version is kept at least this long (seconds): a Linux NFS
+ * client trusts what it looked up in a directory for up to acdirmax
+ * (60 s by default) and can still lead a reader into that version. */
+#define STAGE_VERSION_GRACE 60
 /* Descriptors kept aside while COMMAND runs, for what comes after. */
 #define STAGE_RESERVE 8
 
@@ -26,6 +36,9 @@ struct stage {
 	char path[PATH_MAX];		/* LOCKBUILD_STAGING */
 	bool file;			/* -f: output is one file */
 	bool existed;			/* DEST existed when staging began */
+	char target[NAME_MAX + 1];	/* DEST's version, if DEST is our
+					   link (else "") */
+	int grace;			/* STAGE_VERSION_GRACE; tests lower it */
 	const char *step;		/* what failed, for messages */
 };
 
@@ -35,7 +48,7 @@ enum dest_problem {
 	DEST_NAME_TOO_LONG,	/* last component over NAME_MAX bytes */
 	DEST_NO_PARENT,		/* errno says why */
 	DEST_PARENT_NOT_WRITABLE,
-	DEST_IS_LINK,
+	DEST_IS_LINK,		/* a symbolic link lockbuild did not make */
 	DEST_WRONG_TYPE		/* a directory where -f goes, or vice versa */
 };
 
@@ -75,7 +88,10 @@ int stage_has_output(struct stage *s, bool allow_empty, const char **why);
 /*
  * Publishes the staged output onto DEST: flush (unless no_fsync), then
  * rename or exchange, then flush DEST's directory.  With if_changed, an
- * identical DEST is left alone and *published is set false.
+ * identical DEST is left alone and *published is set false.  Where a
+ * directory cannot be exchanged, or DEST is already our link, the tree
+ * becomes a new version directory and DEST a link to it, flipped by one
+ * rename; versions no longer needed are removed (stage.c says which).
  */
 int stage_publish(struct stage *s, bool no_fsync, bool if_changed,
     bool *published);
