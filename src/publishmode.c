@@ -201,6 +201,35 @@ run_check(const struct cli *c)
 	return child_wait(pid);
 }
 
+/* --check: CARRY_ON when it accepts the output, else the exit status,
+ * with the staging dir discarded. */
+static int
+check_output(const struct cli *c, struct stage *s)
+{
+	char buf[128];
+	int cst = run_check(c);
+
+	if (cst == -1 && errno == EINTR && signal_pending() != 0)
+		return discard(c, s, EXIT_SIGNAL_BASE + signal_pending(),
+		    "interrupted before --check");
+	if (cst == -1) {
+		snprintf(buf, sizeof(buf), "cannot run --check: %s%s%s",
+		    start_error_cause(errno) ? start_error_cause(errno) : "",
+		    start_error_cause(errno) ? ": " : "", strerror(errno));
+		return discard(c, s, EXIT_OSERR, buf);
+	}
+	/* A check killed by our forwarded signal refused nothing. */
+	if (signal_pending() != 0)
+		return discard(c, s, EXIT_SIGNAL_BASE + signal_pending(),
+		    "interrupted during --check");
+	if (!WIFEXITED(cst) || WEXITSTATUS(cst) != 0) {
+		snprintf(buf, sizeof(buf), "--check refused the output "
+		    "(status %d)", status_to_exit(cst));
+		return discard(c, s, EXIT_DATAERR, buf);
+	}
+	return CARRY_ON;
+}
+
 int
 publish_finish(const struct cli *c, struct stage *s, int st,
     int (*set_state)(const char *state, void *arg), void *arg)
@@ -224,29 +253,8 @@ publish_finish(const struct cli *c, struct stage *s, int st,
 	if (signal_pending() != 0)
 		return discard(c, s, EXIT_SIGNAL_BASE + signal_pending(),
 		    "interrupted");
-	if (c->check_cmd != NULL) {
-		int cst = run_check(c);
-
-		if (cst == -1 && errno == EINTR && signal_pending() != 0)
-			return discard(c, s, EXIT_SIGNAL_BASE +
-			    signal_pending(), "interrupted before --check");
-		if (cst == -1) {
-			snprintf(buf, sizeof(buf), "cannot run --check: %s%s%s",
-			    start_error_cause(errno) ? start_error_cause(errno) :
-			    "", start_error_cause(errno) ? ": " : "",
-			    strerror(errno));
-			return discard(c, s, EXIT_OSERR, buf);
-		}
-		/* A check killed by our forwarded signal refused nothing. */
-		if (signal_pending() != 0)
-			return discard(c, s, EXIT_SIGNAL_BASE +
-			    signal_pending(), "interrupted during --check");
-		if (!WIFEXITED(cst) || WEXITSTATUS(cst) != 0) {
-			snprintf(buf, sizeof(buf), "--check refused the output "
-			    "(status %d)", status_to_exit(cst));
-			return discard(c, s, EXIT_DATAERR, buf);
-		}
-	}
+	if (c->check_cmd != NULL && (code = check_output(c, s)) != CARRY_ON)
+		return code;
 	if (stage_has_output(s, c->allow_empty, &why) != 1)
 		return discard(c, s, EXIT_DATAERR, why);
 	if (signal_pending() != 0)
