@@ -491,11 +491,3 @@ lock_release(struct lock *l, bool may_be_shared_fd)
 	close_keep_errno(fd);
 	return r;
 }
-
-void
-lock_abandon(struct lock *l)
-{
-	if (l->fd != -1)
-		close(l->fd);
-	l->fd = -1;
-}
