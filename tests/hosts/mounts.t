@@ -82,7 +82,7 @@ v4 1 local_lock=all
 v4 2 nolock
 
 # NFSv3: the server exports it (guest/init2); the client needs statd for
-# the mount that locks (NLM), not for nolock or local_lock=all.
+# every mount but nolock.
 v3() {	# v3 N OPTIONS PATTERN
 	if ! opts=$(mnt "$1" nfs "$2" server:/export); then
 		echo "# mount -o $2 failed: $(tr '\n' ' ' <"$T/mount.err")"
@@ -93,9 +93,10 @@ v3() {	# v3 N OPTIONS PATTERN
 	refused "$1" "$2" "$3"
 }
 v3 3 vers=3,nolock nolock
+# mount.nfs wants statd for every v3 mount without nolock.
+lab run client1 "pidof rpc.statd >/dev/null || { mkdir -p /run/rpcbind; rpcbind -w; rpc.statd --no-notify; }" >/dev/null 2>&1
 v3 4 vers=3,local_lock=all local_lock=all
 v3 5 vers=3,local_lock=posix local_lock=posix
-lab run client1 "pidof rpc.statd >/dev/null || { mkdir -p /run/rpcbind; rpcbind -w; rpc.statd --no-notify; }" >/dev/null 2>&1
 v3 6 vers=3 'version 3'
 
 lab run client1 "rm -rf $D"
