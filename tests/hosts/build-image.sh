@@ -19,7 +19,7 @@ OUT=${1:-${LOCKBUILD_STAGING:?usage: build-image.sh OUT}}
 SUITE=bookworm
 # Modules the guests load (their dependencies come along).
 MODULES="virtio_pci virtio_blk ext4 virtio_net virtio_rng 9p 9pnet_virtio
-	nfsd nfsv4 nfs sch_netem"
+	nfsd nfsv4 nfsv3 nfs sch_netem"
 BOOT_MODULES="virtio_pci virtio_blk ext4"
 PKGS=nfs-kernel-server,nfs-common,socat,kmod,iproute2,procps
 
@@ -106,11 +106,12 @@ done
 mkdir -p "$R/export" "$R/mnt/share"
 chmod 1777 "$R/export"
 echo "/export *(rw,sync,no_root_squash,no_subtree_check,insecure,fsid=0)" >"$R/etc/exports"
-# NFSv4 only: no rpcbind, statd or v3 mountd needed.
+# NFSv4.1, 4.2, and v3 (for tests/hosts/mounts.t: lockbuild refuses it;
+# the clients mount v4.2, rpcbind and mountd serve only the v3 mounts).
 cat >>"$R/etc/nfs.conf" <<'EOF'
 
 [nfsd]
-vers3=n
+vers3=y
 vers4.0=n
 vers4.1=y
 vers4.2=y

@@ -10,7 +10,7 @@
 #   up               boot server, client1, client2; wait until the clients
 #                    have mounted the share
 #   down             kill the VMs, delete the namespace, the taps, the state
-#   status           which VMs run, which are ready
+#   status           which VMs run, which are ready (exit 1: none runs)
 #   run HOST CMD...  run the sh text CMD on HOST (stdin: /dev/null); its
 #                    stdout, stderr and exit status come back (255: no agent)
 #   runi HOST CMD... the same, with this stdin sent to CMD
@@ -55,6 +55,10 @@ num() {	# num HOST: the host's number (its addresses end in it)
 # nsx CMD...: CMD inside the lab's namespace.
 nsx() { ip netns exec "$NS" "$@"; }
 
+# ns_exists: the lab's namespace exists.  Its exact name: "lbhosts" must
+# not match another lab's "lbhosts-PID" (grep -w would: "-" ends a word).
+ns_exists() { ip netns list | awk '{print $1}' | grep -qxF "$NS"; }
+
 # What the lab needs on the host, as Debian packages.
 NEED_PKGS="qemu-system-x86 qemu-utils debootstrap socat busybox-static e2fsprogs kmod cpio iproute2"
 
@@ -88,11 +92,17 @@ cmd_image() {
 		"$lb" --once -o "$d" "$CACHE/locks" image sh "$HERE/build-image.sh" >&2 ||
 			die "image build failed"
 		say "image built in $(($(date +%s) - t0)) s"
-		# Older images (another build-image.sh) are of no further use.
-		for old in "$CACHE"/image-*; do
-			[ "$old" = "$d" ] || rm -rf "$old"
-		done
 	fi
+	touch "$d"	# its last use (below)
+	# Images of other build-image.sh versions: removed once no lab runs
+	# on them (another worktree's lab may, as the backing file of its
+	# overlays) and none has booted them for 7 days (so that worktrees
+	# on different versions do not rebuild each other's in turn).
+	for old in "$CACHE"/image-*; do
+		[ "$old" = "$d" ] && continue
+		cat /run/lockbuild-hosts/*/image 2>/dev/null | grep -qxF "$old" && continue
+		[ -n "$(find "$old" -maxdepth 0 -mtime +7)" ] && rm -rf "$old"
+	done
 	echo "$d"
 }
 
@@ -155,7 +165,7 @@ qpid() {	# qpid HOST: its qemu's pid, if it runs
 
 cmd_up() {
 	why=$(preflight) || die "cannot run here: $why"
-	ip netns list | grep -qw "^$NS" && die "namespace $NS exists: lab.sh down first"
+	ns_exists && die "namespace $NS exists: lab.sh down first"
 	t0=$(date +%s)
 	img=$(cmd_image) || exit 1
 	mkdir -p "$RUN"
@@ -216,7 +226,7 @@ cmd_down() {
 		i=0
 		while qpid "$h" >/dev/null && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 	done
-	if ip netns list | grep -qw "^$NS"; then
+	if ns_exists; then
 		for n in 1 2 3; do
 			nsx ip link del "lbd$n" 2>/dev/null
 			nsx ip link del "lbc$n" 2>/dev/null
@@ -228,9 +238,11 @@ cmd_down() {
 }
 
 cmd_status() {
-	ip netns list | grep -qw "^$NS" || { echo "lab $NS: down"; return 1; }
+	ns_exists || { echo "lab $NS: down"; return 1; }
+	st=1	# 0 once a VM runs: the tests' "is the lab up"
 	for h in $HOSTS; do
 		if p=$(qpid "$h"); then
+			st=0
 			r=$(run_cmd "$h" '[ -e /run/lb/ready ] && echo ready || echo booting' </dev/null 2>/dev/null) ||
 				r="no agent"
 			echo "$h: qemu $p, $r"
@@ -238,6 +250,7 @@ cmd_status() {
 			echo "$h: not running"
 		fi
 	done
+	return "$st"
 }
 
 # --- the control channel ----------------------------------------------------
