@@ -5,18 +5,8 @@
 # hand-off latency across hosts, lockbuild and a raw OFD lock; takeover
 # when the holder's host is killed (expect about the lease).  Timings are
 # TAP comments, bounded only generously.  Skipped when the lab is not up.
-# shellcheck disable=SC1091 # lib.sh is found at run time
-. "$TESTS_DIR/lib.sh"
-
-lab() { sh "$TESTS_DIR/hosts/lab.sh" "$@"; }
-
-if ! lab status >/dev/null 2>&1; then
-	skip "the NFS lab is not up (make check-hosts runs it)"
-	done_testing
-	exit
-fi
-
-GLB=/lb/src/lockbuild			# in the guests (9p share of the project)
+# shellcheck disable=SC1091 # found at run time
+. "$TESTS_DIR/hosts/labtest.sh"
 OFD=/lb/src/tests/hosts/ofdlock
 LEASE=${LB_HOSTS_LEASE:-10}
 D=/mnt/share/basic.$(date +%s).$$	# this run's directory on the NFS share

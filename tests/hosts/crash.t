@@ -7,18 +7,8 @@
 # again: --clean on client2 while client1 holds another key with -o never
 # removes that live holder's record or staging.  The takeover time is a
 # TAP comment.  Skipped when the lab is not up.
-# shellcheck disable=SC1091 # lib.sh is found at run time
-. "$TESTS_DIR/lib.sh"
-
-lab() { sh "$TESTS_DIR/hosts/lab.sh" "$@"; }
-
-if ! lab status >/dev/null 2>&1; then
-	skip "the NFS lab is not up (make check-hosts runs it)"
-	done_testing
-	exit
-fi
-
-GLB=/lb/src/lockbuild
+# shellcheck disable=SC1091 # found at run time
+. "$TESTS_DIR/hosts/labtest.sh"
 LEASE=${LB_HOSTS_LEASE:-10}
 NAME=crash.$(date +%s).$$
 D=/mnt/share/$NAME

@@ -9,18 +9,8 @@
 # client2.  Every mount is nosharecache, else the kernel reuses the
 # default mount's superblock and its options.  Skipped when the lab is
 # not up.
-# shellcheck disable=SC1091 # lib.sh is found at run time
-. "$TESTS_DIR/lib.sh"
-
-lab() { sh "$TESTS_DIR/hosts/lab.sh" "$@"; }
-
-if ! lab status >/dev/null 2>&1; then
-	skip "the NFS lab is not up (make check-hosts runs it)"
-	done_testing
-	exit
-fi
-
-GLB=/lb/src/lockbuild
+# shellcheck disable=SC1091 # found at run time
+. "$TESTS_DIR/hosts/labtest.sh"
 NAME=mounts.$(date +%s).$$
 D=/mnt/share/$NAME	# this run's directory, on the default mount
 M=/mnt/lt.$$		# the extra mounts on client1: $M.1, $M.2, ...

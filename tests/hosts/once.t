@@ -5,18 +5,8 @@
 # counted by COMMAND on each host (a local file) and on the share.  (A
 # waiter whose client had cached "no DEST" before waiting built again.)
 # Skipped when the lab is not up.
-# shellcheck disable=SC1091 # lib.sh is found at run time
-. "$TESTS_DIR/lib.sh"
-
-lab() { sh "$TESTS_DIR/hosts/lab.sh" "$@"; }
-
-if ! lab status >/dev/null 2>&1; then
-	skip "the NFS lab is not up (make check-hosts runs it)"
-	done_testing
-	exit
-fi
-
-GLB=/lb/src/lockbuild
+# shellcheck disable=SC1091 # found at run time
+. "$TESTS_DIR/hosts/labtest.sh"
 NAME=once.$(date +%s).$$
 D=/mnt/share/$NAME
 L=$D/locks

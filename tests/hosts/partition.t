@@ -7,18 +7,8 @@
 # its command ends after the heal).  Checked: the takeover happens, within
 # a generous bound, and the healed client can lock again.  Skipped when
 # the lab is not up.
-# shellcheck disable=SC1091 # lib.sh is found at run time
-. "$TESTS_DIR/lib.sh"
-
-lab() { sh "$TESTS_DIR/hosts/lab.sh" "$@"; }
-
-if ! lab status >/dev/null 2>&1; then
-	skip "the NFS lab is not up (make check-hosts runs it)"
-	done_testing
-	exit
-fi
-
-GLB=/lb/src/lockbuild
+# shellcheck disable=SC1091 # found at run time
+. "$TESTS_DIR/hosts/labtest.sh"
 OFD=/lb/src/tests/hosts/ofdlock
 LEASE=${LB_HOSTS_LEASE:-10}
 D=/mnt/share/partition.$(date +%s).$$

@@ -8,18 +8,8 @@
 #
 # LB_HOSTS_LOCKBUILD names another lockbuild binary in the guests (say an
 # older build copied there with `lab.sh put`), to count what it does.
-# shellcheck disable=SC1091 # lib.sh is found at run time
-. "$TESTS_DIR/lib.sh"
-
-lab() { sh "$TESTS_DIR/hosts/lab.sh" "$@"; }
-
-if ! lab status >/dev/null 2>&1; then
-	skip "the NFS lab is not up (make check-hosts runs it)"
-	done_testing
-	exit
-fi
-
-GLB=${LB_HOSTS_LOCKBUILD:-/lb/src/lockbuild}
+# shellcheck disable=SC1091 # found at run time
+. "$TESTS_DIR/hosts/labtest.sh"
 D=/mnt/share/publish_dir.$(date +%s).$$	# this run's directory on the share
 L=$D/locks
 ROUNDS=${LB_HOSTS_PUBLISH_ROUNDS:-25}

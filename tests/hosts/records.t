@@ -7,18 +7,8 @@
 # about the key by name while it was free, only listed the directory, or
 # looked at nothing before.  How long client2 took is a TAP comment.
 # Skipped when the lab is not up.
-# shellcheck disable=SC1091 # lib.sh is found at run time
-. "$TESTS_DIR/lib.sh"
-
-lab() { sh "$TESTS_DIR/hosts/lab.sh" "$@"; }
-
-if ! lab status >/dev/null 2>&1; then
-	skip "the NFS lab is not up (make check-hosts runs it)"
-	done_testing
-	exit
-fi
-
-GLB=/lb/src/lockbuild
+# shellcheck disable=SC1091 # found at run time
+. "$TESTS_DIR/hosts/labtest.sh"
 D=/mnt/share/records.$(date +%s).$$
 L=$D/locks
 

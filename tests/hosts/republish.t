@@ -5,18 +5,8 @@
 # copy may be partial or mixed.  Counts are TAP comments.  (A directory
 # DEST is not atomic across hosts on NFS, see lockbuild(1).)  Skipped when
 # the lab is not up.
-# shellcheck disable=SC1091 # lib.sh is found at run time
-. "$TESTS_DIR/lib.sh"
-
-lab() { sh "$TESTS_DIR/hosts/lab.sh" "$@"; }
-
-if ! lab status >/dev/null 2>&1; then
-	skip "the NFS lab is not up (make check-hosts runs it)"
-	done_testing
-	exit
-fi
-
-GLB=/lb/src/lockbuild
+# shellcheck disable=SC1091 # found at run time
+. "$TESTS_DIR/hosts/labtest.sh"
 NAME=republish.$(date +%s).$$
 D=/mnt/share/$NAME
 L=$D/locks
