@@ -168,6 +168,28 @@ netfs_find_mount(const char *text, unsigned maj, unsigned min,
 	return -1;
 }
 
+bool
+netfs_is_network(int fd)
+{
+#ifdef __linux__
+	struct statfs sfs;
+
+	if (fstatfs(fd, &sfs) == -1)
+		return false;
+	switch ((unsigned long)sfs.f_type) {
+	case NFS_SUPER_MAGIC_:
+	case SMB2_SUPER_MAGIC_:
+	case CIFS_SUPER_MAGIC_:
+		return true;
+	default:
+		return false;
+	}
+#else
+	(void)fd;
+	return false;
+#endif
+}
+
 enum netfs
 netfs_judge_fd(int fd, char *why, size_t whysz)
 {

@@ -22,6 +22,9 @@ enum netfs {
  */
 enum netfs netfs_judge_fd(int fd, char *why, size_t whysz);
 
+/* Is the file open as fd on a network filesystem (NFS, CIFS)? */
+bool netfs_is_network(int fd);
+
 /*
  * The rule itself, for one mount: its filesystem type and its
  * superblock options as mountinfo shows them.  Exposed for tests.

@@ -193,6 +193,7 @@ report_stale(const struct cli *c, const struct lock *l)
 {
 	struct owner o;
 	char who[512];
+	enum holder h;
 	uid_t uid;
 
 	if (l->size == 0 || owner_read(l->fd, &o, &uid) != 1)
@@ -202,8 +203,13 @@ report_stale(const struct cli *c, const struct lock *l)
 	uid = l->st.st_mode & (S_IWGRP | S_IWOTH) ? (uid_t)-1 : l->st.st_uid;
 	if (owner_state_clean(&o))
 		return;
-	/* A zombie holder will never act again: as dead as gone. */
-	if (o.pid == (long)getpid() || !holder_dead(owner_judge(&o)))
+	/*
+	 * A zombie holder will never act again: as dead as gone.  One on
+	 * another host cannot be looked up, but we hold its lock now: the
+	 * server took it back (its host died), or it let go uncleanly.
+	 */
+	h = owner_judge(&o);
+	if (h != HOLDER_REMOTE && (o.pid == (long)getpid() || !holder_dead(h)))
 		return;
 	owner_describe(&o, owner_now(), who, sizeof(who));
 	msg_info("'%s': previous holder %s exited without releasing "

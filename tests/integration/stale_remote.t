@@ -28,6 +28,11 @@ out=$("$LB" --status "$L"); rc=$?
 is "$rc" 0 "remote -F record, lock free: not stale (exit 0)"
 like "$out" "\[leftover\]$" "remote -F record: a leftover"
 remote building >"$L/k.lock"
+err=$("$LB" "$L" k true 2>&1); rc=$?
+is "$rc" 0 "a new holder takes the key of a remote holder that is gone"
+like "$err" "previous holder pid 1 \(make tools\) on host elsewhere .* exited without releasing \(state building\)" \
+	"and says the remote holder let go uncleanly"
+remote building >"$L/k.lock"
 out=$("$LB" --clean "$L"); rc=$?
 is "$rc" 0 "--clean exits 0"
 like "$out" "removed stale record of 'k': pid 1 .* host elsewhere" \
