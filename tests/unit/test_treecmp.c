@@ -25,12 +25,13 @@ int __real_openat64(int, const char *, int, ...);
 int __wrap_openat64(int, const char *, int, ...);
 
 static _Atomic int max_fd;	/* the highest descriptor openat returned */
-static const char *move_from;	/* rename this (absolute) path ... */
+static const char *_Atomic move_from;	/* rename this (absolute) path ... */
 static const char *move_to;	/* ... to this one at the first ".." */
 
 int
 __wrap_openat64(int dirfd, const char *name, int flags, ...)
 {
+	const char *from;
 	mode_t mode = 0;
 	va_list ap;
 	int fd;
@@ -40,12 +41,12 @@ __wrap_openat64(int dirfd, const char *name, int flags, ...)
 		mode = va_arg(ap, mode_t);
 		va_end(ap);
 	}
-	if (move_from != NULL && strcmp(name, "..") == 0) {
-		/* As if someone moved a directory while it was compared. */
-		if (rename(move_from, move_to) == -1)
-			fail_msg("rename: %s", strerror(errno));
-		move_from = NULL;
-	}
+	/* As if someone moved a directory while it was compared; once,
+	 * though both threads of the walk come here. */
+	if (strcmp(name, "..") == 0 &&
+	    (from = atomic_exchange(&move_from, NULL)) != NULL &&
+	    rename(from, move_to) == -1)
+		fail_msg("rename: %s", strerror(errno));
 	fd = __real_openat64(dirfd, name, flags, mode);
 	if (fd > max_fd)
 		max_fd = fd;
