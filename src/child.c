@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acquire.h"
 #include "child.h"
 #include "exitcode.h"
 #include "groupwatch.h"
@@ -277,15 +278,6 @@ child_start(char *const argv[], pid_t *pid)
 	return r;
 }
 
-static double
-now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Passes on what was sent to lockbuild alone; runs with signals held. */
 static void
 forward(pid_t pid)
@@ -339,8 +331,8 @@ child_wait(pid_t pid)
 			break;
 		}
 		if (received != 0 && due == 0)
-			due = now_sec() + (watching ? FORWARD_DELAY : 0);
-		if (due != 0 && (left = due - now_sec()) <= 0) {
+			due = now_mono() + (watching ? FORWARD_DELAY : 0);
+		if (due != 0 && (left = due - now_mono()) <= 0) {
 			forward(pid);
 			due = 0;
 			continue;
