@@ -491,3 +491,11 @@ lock_release(struct lock *l, bool may_be_shared_fd)
 	close_keep_errno(fd);
 	return r;
 }
+
+void
+lock_abandon(struct lock *l)
+{
+	if (l->fd != -1)
+		close(l->fd);
+	l->fd = -1;
+}

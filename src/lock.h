@@ -86,6 +86,13 @@ int lock_probe(int fd, bool *shared);
  */
 int lock_release(struct lock *l, bool may_be_shared_fd);
 
+/*
+ * Lets go of a lock that the file server took back: closes the
+ * descriptor and deletes nothing, since the lock file may be another
+ * host's now.
+ */
+void lock_abandon(struct lock *l);
+
 /* The mode of lock files in a LOCKDIR of mode dirmode. */
 mode_t lockfile_mode(mode_t dirmode);
 

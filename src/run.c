@@ -24,6 +24,7 @@
 #include "keyinfo.h"
 #include "lock.h"
 #include "lockdir.h"
+#include "lockwatch.h"
 #include "lockname.h"
 #include "msg.h"
 #include "owner.h"
@@ -234,16 +235,40 @@ write_record(struct recctx *rec, const char *lockdir)
 		    show(lockdir), rec->l->name, strerror(errno));
 }
 
-static void
+/*
+ * The record's new state, best effort as when it was first written;
+ * -1 (errno) only when the lock is known to be lost (lockwatch.c), which
+ * is asked afresh before publishing.
+ */
+static int
 set_state(const char *state, void *arg)
 {
 	struct recctx *rec = arg;
+	int e;
 
-	if (!rec->enabled)
+	if (rec->enabled) {
+		strlcpy(rec->owner->state, state, sizeof(rec->owner->state));
+		owner_write(rec->l->fd, rec->owner, &rec->l->size);
+	}
+	e = strcmp(state, "publishing") == 0 ? lockwatch_confirm() :
+	    lockwatch_check();
+	if (e == 0)
+		return 0;
+	errno = e;
+	return -1;
+}
+
+/* Watches the lock while COMMAND runs (lockwatch.c); without the
+ * watch, COMMAND runs all the same, as before. */
+static void
+watch_lock(const struct lock *l)
+{
+	if (lockwatch_start(l->fd, l->size > 0, LOCKWATCH_STALL) == -1) {
+		msg_info("cannot watch the lock of '%s': %s", l->name,
+		    strerror(errno));
 		return;
-	strlcpy(rec->owner->state, state, sizeof(rec->owner->state));
-	/* Best effort, as when it was first written. */
-	owner_write(rec->l->fd, rec->owner, &rec->l->size);
+	}
+	child_watch(lockwatch_check, l->fd);
 }
 
 /*
@@ -251,7 +276,8 @@ set_state(const char *state, void *arg)
  * it.  CARRY_ON with *dirfd, or the exit status after a message.
  */
 static int
-open_lockdir(const struct cli *c, const struct stage *stage, int *dirfd)
+open_lockdir(const struct cli *c, const struct stage *stage, int *dirfd,
+    bool *network)
 {
 	struct lockdir_info info;
 
@@ -259,6 +285,7 @@ open_lockdir(const struct cli *c, const struct stage *stage, int *dirfd)
 	if (*dirfd == -1)
 		return lockdir_error(c->lockdir, errno, &info);
 	owner_set_durable(info.network);
+	*network = info.network;
 	if (c->dest != NULL && lockdir_contains(*dirfd, stage->parentfd)) {
 		msg_error("DEST '%s' is inside LOCKDIR '%s': lock files and "
 		    "published output must not share a directory",
@@ -387,8 +414,19 @@ finish(const struct cli *c, struct stage *stage, struct recctx *rec, int st,
 {
 	int code = CARRY_ON;
 
-	if (c->dest != NULL)
+	if (child_watch_error() != 0) {
+		/* COMMAND was stopped: its output is not to be trusted. */
+		if (c->dest != NULL && stage_remove(stage) == 0)
+			msg_info("'%s' left as it was", show(c->dest));
+		code = EXIT_LOCKLOST;
+	} else if (c->dest != NULL) {
 		code = publish_finish(c, stage, st, set_state, rec);
+	}
+	if (code == EXIT_LOCKLOST) {
+		/* The lock file may be another host's now: delete nothing. */
+		lock_abandon(rec->l);
+		return code;
+	}
 	/*
 	 * Processes COMMAND left may hold on with our descriptor: the record
 	 * stays to say who started them, marked as let go (not crashed).
@@ -423,11 +461,12 @@ run(const struct cli *c)
 	char **argv = c->command;
 	double waited, held_at;
 	int dirfd, code, st;
+	bool network = false;
 	pid_t pid;
 
 	if (c->dest != NULL && (code = publish_precheck(c, &stage)) != CARRY_ON)
 		return code;
-	if ((code = open_lockdir(c, &stage, &dirfd)) != CARRY_ON)
+	if ((code = open_lockdir(c, &stage, &dirfd, &network)) != CARRY_ON)
 		return code;
 	/* cli_parse rejected the empty key, the only one without a name. */
 	if (lockname_for_key(c->key, &ln) == -1)
@@ -452,6 +491,9 @@ run(const struct cli *c)
 		write_record(&rec, c->lockdir);
 	}
 
+	/* A server can take a lock back; a local kernel never does. */
+	if (network && !c->no_fork)
+		watch_lock(&l);
 	if ((code = start_command(c, &l, argv, &pid)) != CARRY_ON) {
 		/* Nothing ran: undo what was set up for COMMAND. */
 		if (c->dest != NULL)
