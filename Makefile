@@ -94,10 +94,11 @@ tests/unit/test_rmtree tests/unit/test_treecmp: %: %.c $(LIB_OBJS)
 	$(CC) $(ALL_CPPFLAGS) -Isrc $(ALL_CFLAGS) $(LDFLAGS) -Wl,--wrap=openat64 -o $@ $< \
 		$(LIB_OBJS) $(CMOCKA_LIBS) $(BSD_LIBS) $(LIBM)
 
-# fsync() plays the file server: it answers, refuses (EIO) or hangs.
+# fcntl() plays the lock server: it answers, refuses, names another
+# holder or hangs.
 tests/unit/test_lockwatch: tests/unit/test_lockwatch.c $(LIB_OBJS)
 	@test -n "$(CMOCKA_LIBS)" || { echo "cmocka not found by pkg-config: run 'make deps' (apt-get install libcmocka-dev)" >&2; exit 1; }
-	$(CC) $(ALL_CPPFLAGS) -Isrc $(ALL_CFLAGS) $(LDFLAGS) -Wl,--wrap=fsync \
+	$(CC) $(ALL_CPPFLAGS) -Isrc $(ALL_CFLAGS) $(LDFLAGS) -Wl,--wrap=fcntl64 \
 		-o $@ $< $(LIB_OBJS) $(CMOCKA_LIBS) $(BSD_LIBS) $(LIBM)
 
 # renameat2() fails as on NFS (no RENAME_EXCHANGE): DEST becomes a link.

@@ -33,7 +33,6 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,6 +41,7 @@
 #include "child.h"
 #include "exitcode.h"
 #include "groupwatch.h"
+#include "lockwatch.h"
 #include "msg.h"
 #include "proc.h"
 
@@ -306,14 +306,12 @@ forward(pid_t pid)
 }
 
 static int (*watch_check)(void);
-static int watch_lockfd = -1;
 static int watch_error;
 
 void
-child_watch(int (*check)(void), int lockfd)
+child_watch(int (*check)(void))
 {
 	watch_check = check;
-	watch_lockfd = lockfd;
 }
 
 int
@@ -322,20 +320,20 @@ child_watch_error(void)
 	return watch_error;
 }
 
-/* COMMAND, and what it started that still holds our lock's file. */
+/*
+ * COMMAND and what it started (its descendants, from /proc: nothing here
+ * may touch the lock's file, whose server may not answer).
+ */
 static void
-stop_holders(pid_t pid, int sig)
+stop_command(pid_t pid, int sig)
 {
-	struct stat st;
-	pid_t pids[64];
-	size_t n = 0, i;
+	pid_t pids[256];
+	size_t n, i;
 
+	n = proc_descendants(pid, pids, sizeof(pids) / sizeof(pids[0]));
 	kill(pid, sig);
-	if (watch_lockfd != -1 && fstat(watch_lockfd, &st) == 0)
-		n = proc_find_openers(st.st_dev, st.st_ino, pids, 64);
 	for (i = 0; i < n; i++)
-		if (pids[i] != getpid() && pids[i] != pid)
-			kill(pids[i], sig);
+		kill(pids[i], sig);
 }
 
 /*
@@ -353,13 +351,12 @@ watch_tick(pid_t pid, double *kill_at)
 	if (watch_error == 0 && (e = watch_check()) != 0) {
 		watch_error = e;
 		msg_error("the lock is lost (%s): stopping COMMAND",
-		    e == ETIMEDOUT ? "no answer from the file server" :
-		    strerror(e));
-		stop_holders(pid, SIGTERM);
+		    lockwatch_why(e));
+		stop_command(pid, SIGTERM);
 		*kill_at = t + CHILD_STOP_GRACE;
 	}
 	if (*kill_at != 0 && t >= *kill_at) {
-		stop_holders(pid, SIGKILL);
+		stop_command(pid, SIGKILL);
 		*kill_at = 0;
 	}
 	return *kill_at != 0 ? *kill_at - t : 1.0;

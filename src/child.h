@@ -45,13 +45,12 @@ int child_wait(pid_t pid);
 
 /*
  * While child_wait waits, it calls check about once a second.  Once that
- * returns an errno value (the lock is lost), it stops COMMAND and every
- * other process that holds the lock through lockfd's file (SIGTERM, then
- * SIGKILL GRACE seconds later), and child_watch_error() returns the
- * value.
+ * returns an errno value (the lock is lost, lockwatch.c), it stops
+ * COMMAND and its descendants (SIGTERM, then SIGKILL CHILD_STOP_GRACE
+ * seconds later), and child_watch_error() returns the value.
  */
 #define CHILD_STOP_GRACE 5.0
-void child_watch(int (*check)(void), int lockfd);
+void child_watch(int (*check)(void));
 int child_watch_error(void);
 
 /* exec in place of lockbuild (-F); returns only on failure, with errno. */

@@ -2,39 +2,53 @@
  * Losing the lock, noticed.  A local kernel never takes a lock back.  An
  * NFS server does: from a client it has not heard from for a lease (a
  * network partition, a suspended VM), and then gives the key to another
- * host while our COMMAND may still run.  The Linux client is not told.
- * After the partition heals, F_OFD_GETLK, F_OFD_SETLK and write(2) on
- * the lock's descriptor still succeed; only fsync(2) fails, with EIO,
- * because the server refuses the write under the revoked lock state
- * (tests/hosts/partition.t shows both).  While cut off, the flush does
- * not return at all (a hard mount), so silence counts as well: a flush
- * that has not come back within the stall limit means the lock may be
- * gone, and lockbuild acts before the server's lease (90 s by default
- * with Linux's nfsd) runs out, so that the other host's build does not
- * run alongside ours.
+ * host while our COMMAND may still run.  The Linux client is not told:
+ * after the partition heals, the lock's descriptor still locks and
+ * writes as before (tests/hosts/partition.t shows it).  What can be seen:
+ *  - while cut off, a question to the server does not come back at all
+ *    (a hard mount waits), so a thread asks every second: a statfs of
+ *    the lock's filesystem, which always goes to the server, and
+ *    whether anyone else holds the lock (F_OFD_GETLK), neither of which
+ *    changes anything or dirties a page; silence longer than the stall
+ *    limit counts as a lost lock: lockbuild acts before the server's
+ *    lease (90 s by default with Linux's nfsd) runs out, so the other
+ *    host's build does not run alongside ours;
+ *  - once reachable again, the server names the host it gave the lock
+ *    to as a conflicting holder.
+ * Writing and flushing the lock file would tell too, but a page left
+ * dirty by a write the server does not take makes every close and stat
+ * of the file wait for it, COMMAND's included.
  *
- * The flushes run in a thread of their own, detached: one that blocks in
- * the kernel must not stop lockbuild from stopping COMMAND.
+ * The questions run in a thread of their own, detached: one that blocks
+ * in the kernel must not stop lockbuild from stopping COMMAND.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/vfs.h>
+#endif
 
 #include "lockwatch.h"
 
-#define PERIOD 1.0		/* seconds between flushes */
+#define PERIOD 1.0		/* seconds between questions */
+
+#ifndef F_OFD_GETLK
+#define F_OFD_GETLK F_GETLK	/* classic locks: the same question */
+#endif
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int watch_fd = -1;
-static bool watch_poke;
 static double stall_limit;
-static double last_ok;		/* when the last flush came back */
-static unsigned long done;	/* flushes completed */
-static bool asked;		/* a flush is wanted now */
-static int lost;		/* errno of a refused flush */
+static double last_ok;		/* when the last answer came back */
+static unsigned long done;	/* questions answered */
+static bool asked;		/* a question is wanted now */
+static int lost;		/* why the lock is lost */
 
 static double
 now(void)
@@ -56,14 +70,29 @@ deadline_in(struct timespec *ts, double s)
 	ts->tv_nsec = (long)((t - (double)(time_t)t) * 1e9);
 }
 
-/* One flush: the record's first byte again ('l' of "lockbuild-owner",
- * so the content never changes), then fsync. */
+/* One question: does anyone else hold the lock?  0 no, else why it is
+ * lost (EBUSY: someone else has it). */
 static int
 beat(void)
 {
-	if (watch_poke && pwrite(watch_fd, "l", 1, 0) != 1)
-		return errno != 0 ? errno : EIO;
-	return fsync(watch_fd) == -1 ? errno : 0;
+	struct flock fl;
+#ifdef __linux__
+	struct statfs sfs;
+
+	/*
+	 * A client holding a delegation answers lock questions itself, even
+	 * while cut off; a statfs always goes to the server (and so shows
+	 * that it, and with it the lease, can be reached).
+	 */
+	if (fstatfs(watch_fd, &sfs) == -1)
+		return errno;
+#endif
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(watch_fd, F_OFD_GETLK, &fl) == -1)
+		return errno;
+	return fl.l_type == F_UNLCK ? 0 : EBUSY;
 }
 
 static void *
@@ -94,7 +123,7 @@ run(void *arg)
 }
 
 int
-lockwatch_start(int fd, bool poke, double stall)
+lockwatch_start(int fd, double stall)
 {
 	pthread_attr_t attr;
 	pthread_t t;
@@ -102,7 +131,6 @@ lockwatch_start(int fd, bool poke, double stall)
 	int r;
 
 	watch_fd = fd;
-	watch_poke = poke;
 	stall_limit = stall;
 	last_ok = now();
 	/* Signals stay with the main thread, which waits for COMMAND. */
@@ -153,7 +181,7 @@ lockwatch_confirm(void)
 	if (watch_fd == -1)
 		return 0;
 	pthread_mutex_lock(&mu);
-	/* A flush under way may have started before now: wait for two. */
+	/* A question under way may have started before now: wait for two. */
 	want = done + 2;
 	deadline_in(&ts, stall_limit);
 	while (done < want && lost == 0) {
@@ -165,4 +193,17 @@ lockwatch_confirm(void)
 	r = lost != 0 ? lost : done < want ? ETIMEDOUT : 0;
 	pthread_mutex_unlock(&mu);
 	return r;
+}
+
+const char *
+lockwatch_why(int e)
+{
+	switch (e) {
+	case ETIMEDOUT:
+		return "no answer from the file server";
+	case EBUSY:
+		return "the file server gave it to another holder";
+	default:
+		return strerror(e);
+	}
 }

@@ -15,6 +15,7 @@
 
 #include "child.h"
 #include "exitcode.h"
+#include "lockwatch.h"
 #include "msg.h"
 #include "publishmode.h"
 
@@ -264,8 +265,7 @@ publish_finish(const struct cli *c, struct stage *s, int st,
 	/* The rename is the fence: never after the lock is gone. */
 	if (set_state("publishing", arg) == -1) {
 		snprintf(buf, sizeof(buf), "the lock is lost (%s)",
-		    errno == ETIMEDOUT ? "no answer from the file server" :
-		    strerror(errno));
+		    lockwatch_why(errno));
 		return discard(c, s, EXIT_LOCKLOST, buf);
 	}
 	if (stage_publish(s, c->no_fsync, c->if_changed, &published) == -1) {

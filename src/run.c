@@ -263,12 +263,12 @@ set_state(const char *state, void *arg)
 static void
 watch_lock(const struct lock *l)
 {
-	if (lockwatch_start(l->fd, l->size > 0, LOCKWATCH_STALL) == -1) {
+	if (lockwatch_start(l->fd, LOCKWATCH_STALL) == -1) {
 		msg_info("cannot watch the lock of '%s': %s", l->name,
 		    strerror(errno));
 		return;
 	}
-	child_watch(lockwatch_check, l->fd);
+	child_watch(lockwatch_check);
 }
 
 /*

@@ -1,12 +1,14 @@
 /*
- * Unit tests for src/lockwatch.c and child_wait's use of it: a flush that
- * fails (EIO, as an NFS client reports a lock its server took back) or
- * that does not come back (a host cut off from a hard mount) makes the
- * lock count as lost, and child_wait then stops COMMAND.  fsync is
- * wrapped (-Wl,--wrap=fsync) to play the server.  Each case runs in a
+ * Unit tests for src/lockwatch.c and child_wait's use of it: a question
+ * to the lock's server that fails (EIO), that names another holder (the
+ * server gave the lock away) or that does not come back (a host cut off
+ * from a hard mount) makes the
+ * lock count as lost, and child_wait then stops COMMAND.  fcntl is
+ * wrapped (-Wl,--wrap=fcntl64) to play the server.  Each case runs in a
  * child process, since the watch is once per process.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -24,22 +26,36 @@
 #include "child.h"
 #include "lockwatch.h"
 
-int __real_fsync(int);
-int __wrap_fsync(int);
+int __real_fcntl64(int, int, ...);
+int __wrap_fcntl64(int, int, ...);
 
-enum { SERVER_OK, SERVER_REFUSES, SERVER_SILENT };
+enum { SERVER_OK, SERVER_REFUSES, SERVER_GAVE_IT_AWAY, SERVER_SILENT };
 static volatile int server = SERVER_OK;
 
+/* The lock's question (F_OFD_GETLK) goes to the "server"; every other
+ * fcntl is the real one. */
 int
-__wrap_fsync(int fd)
+__wrap_fcntl64(int fd, int cmd, ...)
 {
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (cmd != F_OFD_GETLK)
+		return __real_fcntl64(fd, cmd, arg);
+	while (server == SERVER_SILENT)
+		sleep(1);
 	if (server == SERVER_REFUSES) {
 		errno = EIO;
 		return -1;
 	}
-	while (server == SERVER_SILENT)
-		sleep(1);
-	return __real_fsync(fd);
+	if (server == SERVER_GAVE_IT_AWAY) {
+		((struct flock *)arg)->l_type = F_WRLCK;
+		return 0;
+	}
+	return __real_fcntl64(fd, cmd, arg);
 }
 
 static double
@@ -84,10 +100,9 @@ static void
 refused(void)
 {
 	int fd = lockfile();
-	char buf[32];
 	double t;
 
-	if (lockwatch_start(fd, true, 3.0) != 0 || lockwatch_check() != 0)
+	if (lockwatch_start(fd, 3.0) != 0 || lockwatch_check() != 0)
 		_exit(1);
 	if (lockwatch_confirm() != 0)
 		_exit(2);
@@ -96,10 +111,28 @@ refused(void)
 		usleep(50000);
 	if (lockwatch_check() != EIO || lockwatch_confirm() != EIO)
 		_exit(3);
-	/* The first byte was written again, never changed. */
-	if (pread(fd, buf, 16, 0) != 16 || memcmp(buf, "lockbuild-owner ",
-	    16) != 0)
-		_exit(4);
+}
+
+static void
+given_away(void)
+{
+	int fd = lockfile();
+	double t;
+
+	if (lockwatch_start(fd, 3.0) != 0 || lockwatch_confirm() != 0)
+		_exit(1);
+	server = SERVER_GAVE_IT_AWAY;
+	for (t = now(); lockwatch_check() == 0 && now() - t < 5; )
+		usleep(50000);
+	if (lockwatch_check() != EBUSY)
+		_exit(2);
+}
+
+static void
+test_given_away(void **state)
+{
+	(void)state;
+	in_child(given_away);
 }
 
 static void
@@ -115,7 +148,7 @@ silent(void)
 	int fd = lockfile();
 	double t;
 
-	if (lockwatch_start(fd, true, 1.5) != 0)
+	if (lockwatch_start(fd, 1.5) != 0)
 		_exit(1);
 	server = SERVER_SILENT;
 	t = now();
@@ -154,7 +187,7 @@ stops_command(void)
 	if (child_start(argv, &pid) != 0)
 		_exit(1);
 	started = now();
-	child_watch(lost_after_a_second, -1);
+	child_watch(lost_after_a_second);
 	st = child_wait(pid);
 	if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGTERM)
 		_exit(2);
@@ -176,6 +209,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refused_flush),
+		cmocka_unit_test(test_given_away),
 		cmocka_unit_test(test_silent_server),
 		cmocka_unit_test(test_child_wait_stops_command),
 	};
