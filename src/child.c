@@ -343,7 +343,7 @@ stop_command(pid_t pid, int sig)
 static double
 watch_tick(pid_t pid, double *kill_at)
 {
-	double t = now_sec();
+	double t = now_mono();
 	int e;
 
 	if (watch_check == NULL)
@@ -396,7 +396,7 @@ child_wait(pid_t pid)
 			due = 0;
 			continue;
 		}
-		left = due != 0 ? due - now_sec() : -1;
+		left = due != 0 ? due - now_mono() : -1;
 		if ((tick = watch_tick(pid, &kill_at)) >= 0 &&
 		    (left < 0 || tick < left))
 			left = tick;

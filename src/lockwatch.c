@@ -45,7 +45,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int watch_fd = -1;
 static double stall_limit;
-static double last_ok;		/* when the last answer came back */
+static double last_ok;		/* when the last answered question was asked */
 static unsigned long done;	/* questions answered */
 static bool asked;		/* a question is wanted now */
 static int lost;		/* why the lock is lost */
@@ -99,14 +99,21 @@ static void *
 run(void *arg)
 {
 	struct timespec ts;
+	double asked_at;
 	int e;
 
 	(void)arg;
 	for (;;) {
+		/*
+		 * The server renewed our lease at some instant after the
+		 * question was asked, not when its answer came back: the
+		 * stall limit counts from the asking.
+		 */
+		asked_at = now();
 		e = beat();
 		pthread_mutex_lock(&mu);
 		if (e == 0)
-			last_ok = now();
+			last_ok = asked_at;
 		else if (lost == 0)
 			lost = e;
 		done++;
@@ -203,6 +210,10 @@ lockwatch_why(int e)
 		return "no answer from the file server";
 	case EBUSY:
 		return "the file server gave it to another holder";
+	case EIO:
+		return "the file server no longer has it: I/O error";
+	case ESTALE:
+		return "its lock file is gone from the file server";
 	default:
 		return strerror(e);
 	}

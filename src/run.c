@@ -213,8 +213,14 @@ report_stale(const struct cli *c, const struct lock *l)
 	if (h != HOLDER_REMOTE && (o.pid == (long)getpid() || !holder_dead(h)))
 		return;
 	owner_describe(&o, owner_now(), who, sizeof(who));
-	msg_info("'%s': previous holder %s exited without releasing "
-	    "(state %s)", show(c->key), who, show(o.state));
+	if (h == HOLDER_REMOTE)
+		msg_info("'%s': previous holder %s lost its lock without "
+		    "releasing it (state %s): its host went down or was cut "
+		    "off from the file server", show(c->key), who,
+		    show(o.state));
+	else
+		msg_info("'%s': previous holder %s exited without releasing "
+		    "(state %s)", show(c->key), who, show(o.state));
 	publish_sweep_recorded(&o, uid, report_leftover);
 }
 
@@ -237,25 +243,30 @@ write_record(struct recctx *rec, const char *lockdir)
 
 /*
  * The record's new state, best effort as when it was first written;
- * -1 (errno) only when the lock is known to be lost (lockwatch.c), which
- * is asked afresh before publishing.
+ * -1 (errno) only when the lock is known to be lost, which is asked
+ * afresh before publishing: first the server, at most the watch's stall
+ * limit (lockwatch.c); then the kernel, which fails the flush of a
+ * record written through a lock it knows the server took back (EIO), or
+ * of a lock file that another holder removed meanwhile (ESTALE).
  */
 static int
 set_state(const char *state, void *arg)
 {
 	struct recctx *rec = arg;
+	bool fence = strcmp(state, "publishing") == 0;
 	int e;
 
-	if (rec->enabled) {
-		strlcpy(rec->owner->state, state, sizeof(rec->owner->state));
-		owner_write(rec->l->fd, rec->owner, &rec->l->size);
+	if ((e = fence ? lockwatch_confirm() : lockwatch_check()) != 0) {
+		errno = e;
+		return -1;
 	}
-	e = strcmp(state, "publishing") == 0 ? lockwatch_confirm() :
-	    lockwatch_check();
-	if (e == 0)
+	if (!rec->enabled)
 		return 0;
-	errno = e;
-	return -1;
+	strlcpy(rec->owner->state, state, sizeof(rec->owner->state));
+	if (owner_write(rec->l->fd, rec->owner, &rec->l->size) == -1 &&
+	    fence && lockwatch_active() && (errno == EIO || errno == ESTALE))
+		return -1;
+	return 0;
 }
 
 /* Watches the lock while COMMAND runs (lockwatch.c); without the
