@@ -131,6 +131,24 @@ check_locks(int fd, struct lockdir_info *info)
 	return fd;
 }
 
+/*
+ * An NFS client answers a lookup from its cache: a name another host
+ * created in LOCKDIR stays "no such file" here for as long as the
+ * directory's attributes are cached (30 s and more by default).
+ * Opening the directory by name for reading makes the client ask the
+ * server (close-to-open); an O_PATH open does not.  Best effort: a
+ * LOCKDIR we may search but not read (0733) stays as cached.
+ */
+static void
+refresh_listing(int parent, const char *name)
+{
+	int fd = openat(parent, name,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd != -1)
+		close(fd);
+}
+
 /* Replaces rest[0..] with target "/" rest[from..]. */
 static int
 splice_link(char *rest, size_t restsz, size_t from, const char *target)
@@ -196,9 +214,9 @@ set_refusal(struct lockdir_info *why, const char *done, const char *name,
 int
 lockdir_open(const char *path, bool create, struct lockdir_info *why)
 {
-	char rest[8192], target[4096], done[8192] = "";
+	char rest[8192], target[4096], done[8192] = "", last[4096] = ".";
 	size_t p = 0, link_end = 0;
-	int cur, links = 0;
+	int cur, parent = -1, links = 0;
 
 	if (why != NULL)
 		memset(why, 0, sizeof(*why));
@@ -224,17 +242,13 @@ lockdir_open(const char *path, bool create, struct lockdir_info *why)
 		more = next_name(rest, &p, &start, name, sizeof(name));
 		if (more == 0)
 			break;
-		if (more == -1) {
-			close_keep_errno(cur);
-			return -1;
-		}
+		if (more == -1)
+			goto fail;
 		fd = step(cur, name, target, sizeof(target), &st);
 		/* Only what the user wrote is created, never a link's target. */
 		if (fd == -1 && errno == ENOENT && create && start >= link_end) {
-			if (mkdirat(cur, name, 0777) == -1 && errno != EEXIST) {
-				close_keep_errno(cur);
-				return -1;
-			}
+			if (mkdirat(cur, name, 0777) == -1 && errno != EEXIST)
+				goto fail;
 			fd = step(cur, name, target, sizeof(target), &st);
 		} else if (fd == -1 && errno == ENOENT && start < link_end) {
 			errno = EEXIST;		/* a dangling link */
@@ -242,36 +256,47 @@ lockdir_open(const char *path, bool create, struct lockdir_info *why)
 		if (fd == -1 && errno == ELOOP) {
 			if (!may_follow(cur, st.st_uid)) {
 				set_refusal(why, done, name, st.st_uid);
-				close(cur);
 				errno = EPERM;
-				return -1;
+				goto fail;
 			}
-			if (++links > MAX_LINKS ||
-			    splice_link(rest, sizeof(rest), p, target) == -1) {
-				close(cur);
-				errno = links > MAX_LINKS ? ELOOP : errno;
-				return -1;
+			if (++links > MAX_LINKS) {
+				errno = ELOOP;
+				goto fail;
 			}
+			if (splice_link(rest, sizeof(rest), p, target) == -1)
+				goto fail;
 			link_end = strlen(target) + 1 +
 			    (link_end > p ? link_end - p : 0);
 			p = 0;
 			if (target[0] == '/') {
 				close(cur);
 				if ((cur = open("/", START_FLAGS)) == -1)
-					return -1;
+					goto fail;
 				strlcpy(done, "/", sizeof(done));
 			}
 			continue;
 		}
-		if (fd == -1) {
-			close_keep_errno(cur);
-			return -1;
-		}
-		close(cur);
+		if (fd == -1)
+			goto fail;
+		if (parent != -1)
+			close(parent);
+		parent = cur;
 		cur = fd;
+		strlcpy(last, name, sizeof(last));
 		append_name(done, sizeof(done), name);
 	}
-	return check_locks(cur, why);
+	if ((cur = check_locks(cur, why)) != -1 && why != NULL &&
+	    why->network)
+		refresh_listing(parent != -1 ? parent : cur, last);
+	if (parent != -1)
+		close_keep_errno(parent);
+	return cur;
+fail:
+	if (parent != -1)
+		close_keep_errno(parent);
+	if (cur != -1)
+		close_keep_errno(cur);
+	return -1;
 }
 
 int
