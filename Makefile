@@ -58,7 +58,8 @@ UNIT_TESTS = tests/unit/test_keyname tests/unit/test_numparse \
 	tests/unit/test_cli tests/unit/test_owner tests/unit/test_exitcode \
 	tests/unit/test_twothreads tests/unit/test_stage tests/unit/test_json \
 	tests/unit/test_rmtree tests/unit/test_treecmp tests/unit/test_fsync_tree \
-	tests/unit/test_netfs tests/unit/test_lockwatch tests/unit/test_stage_flip
+	tests/unit/test_netfs tests/unit/test_lockwatch tests/unit/test_stage_flip \
+	tests/unit/test_lock_temp
 # The fuzz harnesses, run on their corpora without libFuzzer.
 FUZZ_REPLAY = tests/fuzz/replay_keyname tests/fuzz/replay_owner \
 	tests/fuzz/replay_cli

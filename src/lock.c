@@ -29,6 +29,7 @@
  * holding, and are not inherited.
  */
 #include <errno.h>
+#include <ctype.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -39,6 +40,7 @@
 #include <unistd.h>
 
 #include "lock.h"
+#include "lockname.h"
 #include "owner.h"
 
 #ifndef F_OFD_SETLK
@@ -498,4 +500,59 @@ lock_abandon(struct lock *l)
 	if (l->fd != -1)
 		close(l->fd);
 	l->fd = -1;
+}
+
+/* Is entry a temporary name new_file gives: "." NAME ".lock." RANDOM? */
+static bool
+is_temp_name(const char *entry)
+{
+	struct lockname f;
+	char mid[NAME_MAX + 1];
+	size_t len = strlen(entry), i;
+
+	if (entry[0] != '.' || len < TEMP_RAND + 3 || len > NAME_MAX ||
+	    entry[len - TEMP_RAND - 1] != '.')
+		return false;
+	for (i = len - TEMP_RAND; i < len; i++)
+		if (!isalnum((unsigned char)entry[i]))
+			return false;
+	memcpy(mid, entry + 1, len - TEMP_RAND - 2);
+	mid[len - TEMP_RAND - 2] = '\0';
+	return lockname_for_entry(mid, &f);
+}
+
+int
+lock_sweep_temp(int dirfd, const char *entry, time_t min_age)
+{
+	struct stat st, again;
+	int fd, r = 0;
+
+	if (!is_temp_name(entry))
+		return 0;
+	fd = openat(dirfd, entry, O_RDWR | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY | O_CLOEXEC);
+	if (fd == -1) {
+		/* Gone, or no file of ours: a link, a directory, a device
+		 * without a reader, a file we may not write. */
+		if (errno == ENOENT || errno == ELOOP || errno == EISDIR ||
+		    errno == ENXIO || errno == EACCES || errno == EPERM)
+			return 0;
+		return -1;
+	}
+	/*
+	 * Ours, alone, old and unlocked: a maker writes its record and
+	 * locks the file within moments of creating it, and drops the name
+	 * right after linking the real one, all while holding the lock.
+	 */
+	if (fstat(fd, &st) == -1) {
+		r = -1;
+	} else if (S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+	    st.st_uid == geteuid() && time(NULL) - st.st_mtime >= min_age &&
+	    setlock(fd, F_WRLCK, false) == 0 &&
+	    fstatat(dirfd, entry, &again, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    again.st_dev == st.st_dev && again.st_ino == st.st_ino) {
+		r = unlinkat(dirfd, entry, 0) == 0 ? 1 : -1;
+	}
+	close_keep_errno(fd);
+	return r;
 }

@@ -93,6 +93,14 @@ int lock_release(struct lock *l, bool may_be_shared_fd);
  */
 void lock_abandon(struct lock *l);
 
+/*
+ * Removes entry when it is the temporary name of a lock file that its
+ * maker never named (a lockbuild killed while making one where O_TMPFILE
+ * is missing, as on NFS): ours, unlocked, and not changed for min_age
+ * seconds.  1 removed, 0 not such a file (left alone), -1 with errno.
+ */
+int lock_sweep_temp(int dirfd, const char *entry, time_t min_age);
+
 /* The mode of lock files in a LOCKDIR of mode dirmode. */
 mode_t lockfile_mode(mode_t dirmode);
 

@@ -383,6 +383,46 @@ clean_refused(const struct cli *c, const char *key, const struct lock *l,
 	return true;
 }
 
+/*
+ * The temporary names of lock files whose makers died before naming them
+ * (lock.c: where O_TMPFILE is missing, as on NFS).  An hour of age keeps
+ * clear of a live maker on another host whose clock is off.
+ */
+#define TEMP_MIN_AGE 3600
+
+static int
+sweep_temps(const struct cli *c, int dirfd)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, failed = 0;
+
+	if ((fd = lockdir_open_listing(dirfd)) == -1)
+		return 0;	/* already said by listing the keys */
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		switch (lock_sweep_temp(dirfd, de->d_name, TEMP_MIN_AGE)) {
+		case 1:
+			printf("removed leftover temporary lock file '%s'\n",
+			    show(de->d_name));
+			break;
+		case -1:
+			msg_error("cannot remove temporary lock file '%s/%s': "
+			    "%s", show(c->lockdir), show(de->d_name),
+			    strerror(errno));
+			failed = 1;
+			break;
+		default:
+			break;
+		}
+	}
+	closedir(d);
+	return failed;
+}
+
 int
 clean_main(const struct cli *c)
 {
@@ -439,6 +479,8 @@ clean_main(const struct cli *c)
 		}
 	}
 	free(e);
+	if (c->nkeys == 0)
+		failed |= sweep_temps(c, dirfd);
 	close(dirfd);
 	if (fflush(stdout) == EOF)
 		return EXIT_IOERR;
