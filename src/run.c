@@ -214,9 +214,9 @@ report_stale(const struct cli *c, const struct lock *l)
 		return;
 	owner_describe(&o, owner_now(), who, sizeof(who));
 	if (h == HOLDER_REMOTE)
-		msg_info("'%s': previous holder %s lost its lock without "
-		    "releasing it (state %s): its host went down or was cut "
-		    "off from the file server", show(c->key), who,
+		msg_info("'%s': previous holder %s let go without releasing "
+		    "(state %s): it was killed, or its host went down or was "
+		    "cut off from the file server", show(c->key), who,
 		    show(o.state));
 	else
 		msg_info("'%s': previous holder %s exited without releasing "
