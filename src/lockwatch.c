@@ -44,6 +44,7 @@
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int watch_fd = -1;
+static short held_type;		/* F_WRLCK, or F_RDLCK for a shared hold */
 static double stall_limit;
 static double last_ok;		/* when the last answered question was asked */
 static unsigned long done;	/* questions answered */
@@ -87,8 +88,13 @@ beat(void)
 	if (fstatfs(watch_fd, &sfs) == -1)
 		return errno;
 #endif
+	/*
+	 * What would conflict with our own hold: for a shared one, only an
+	 * exclusive holder, which the server can only have let in after
+	 * taking our lock back; other shared holders are company.
+	 */
 	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_WRLCK;
+	fl.l_type = held_type;
 	fl.l_whence = SEEK_SET;
 	if (fcntl(watch_fd, F_OFD_GETLK, &fl) == -1)
 		return errno;
@@ -130,7 +136,7 @@ run(void *arg)
 }
 
 int
-lockwatch_start(int fd, double stall)
+lockwatch_start(int fd, bool shared, double stall)
 {
 	pthread_attr_t attr;
 	pthread_t t;
@@ -138,6 +144,7 @@ lockwatch_start(int fd, double stall)
 	int r;
 
 	watch_fd = fd;
+	held_type = shared ? F_RDLCK : F_WRLCK;
 	stall_limit = stall;
 	last_ok = now();
 	/* Signals stay with the main thread, which waits for COMMAND. */

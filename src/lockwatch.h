@@ -12,10 +12,11 @@
 
 /*
  * Starts a thread that asks the lock's server every second whether
- * anyone else holds the lock open as fd.  stall: seconds without an
+ * anyone else holds the lock open as fd (held shared or not) in a way
+ * that conflicts with our hold.  stall: seconds without an
  * answer after which the lock counts as lost.  0, or -1 with errno.
  */
-int lockwatch_start(int fd, double stall);
+int lockwatch_start(int fd, bool shared, double stall);
 
 /* Is the lock still ours, as far as can be told?  0, or EBUSY (another
  * holder has it: the server gave it away), another errno of a refused

@@ -274,7 +274,7 @@ set_state(const char *state, void *arg)
 static void
 watch_lock(const struct lock *l)
 {
-	if (lockwatch_start(l->fd, LOCKWATCH_STALL) == -1) {
+	if (lockwatch_start(l->fd, l->shared, LOCKWATCH_STALL) == -1) {
 		msg_info("cannot watch the lock of '%s': %s", l->name,
 		    strerror(errno));
 		return;

@@ -102,7 +102,7 @@ refused(void)
 	int fd = lockfile();
 	double t;
 
-	if (lockwatch_start(fd, 3.0) != 0 || lockwatch_check() != 0)
+	if (lockwatch_start(fd, false, 3.0) != 0 || lockwatch_check() != 0)
 		_exit(1);
 	if (lockwatch_confirm() != 0)
 		_exit(2);
@@ -119,7 +119,7 @@ given_away(void)
 	int fd = lockfile();
 	double t;
 
-	if (lockwatch_start(fd, 3.0) != 0 || lockwatch_confirm() != 0)
+	if (lockwatch_start(fd, false, 3.0) != 0 || lockwatch_confirm() != 0)
 		_exit(1);
 	server = SERVER_GAVE_IT_AWAY;
 	for (t = now(); lockwatch_check() == 0 && now() - t < 5; )
@@ -136,7 +136,7 @@ test_given_away(void **state)
 }
 
 static void
-test_refused_flush(void **state)
+test_refused_question(void **state)
 {
 	(void)state;
 	in_child(refused);
@@ -148,7 +148,7 @@ silent(void)
 	int fd = lockfile();
 	double t;
 
-	if (lockwatch_start(fd, 1.5) != 0)
+	if (lockwatch_start(fd, false, 1.5) != 0)
 		_exit(1);
 	server = SERVER_SILENT;
 	t = now();
@@ -158,6 +158,53 @@ silent(void)
 		_exit(3);		/* waited the stall limit, no more */
 	if (lockwatch_check() != ETIMEDOUT)
 		_exit(4);
+}
+
+/*
+ * Two shared holders of one file (two open file descriptions, as two
+ * hosts' would be): watching one of them, shared, finds nothing wrong;
+ * watched as exclusive, the other reader counts as a conflict.
+ */
+static void
+watch_beside_reader(bool shared)
+{
+	struct flock fl;
+	char path[] = "/tmp/test_lockwatch.XXXXXX";
+	int fd = mkstemp(path), other;
+
+	if (fd == -1 || (other = open(path, O_RDWR)) == -1)
+		_exit(1);
+	unlink(path);
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_RDLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_OFD_SETLK, &fl) == -1 ||
+	    fcntl(other, F_OFD_SETLK, &fl) == -1)
+		_exit(2);
+	if (lockwatch_start(fd, shared, 3.0) != 0)
+		_exit(3);
+	if (lockwatch_confirm() != (shared ? 0 : EBUSY))
+		_exit(4);
+}
+
+static void
+shared_beside_reader(void)
+{
+	watch_beside_reader(true);
+}
+
+static void
+exclusive_beside_reader(void)
+{
+	watch_beside_reader(false);
+}
+
+static void
+test_shared_hold_keeps_company(void **state)
+{
+	(void)state;
+	in_child(shared_beside_reader);
+	in_child(exclusive_beside_reader);
 }
 
 static void
@@ -208,9 +255,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_refused_flush),
+		cmocka_unit_test(test_refused_question),
 		cmocka_unit_test(test_given_away),
 		cmocka_unit_test(test_silent_server),
+		cmocka_unit_test(test_shared_hold_keeps_company),
 		cmocka_unit_test(test_child_wait_stops_command),
 	};
 
