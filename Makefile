@@ -47,7 +47,7 @@ REQ_CFLAGS = -std=c11 -pthread -Wall -Wextra $(WERROR) -Wshadow \
 ALL_CPPFLAGS = $(CPPFLAGS) $(REQ_CPPFLAGS)
 ALL_CFLAGS = $(CFLAGS) $(REQ_CFLAGS)
 
-SRCS = src/lockdir.c src/netfs.c src/acquire.c src/publishmode.c src/child.c src/cli.c src/dirent_at.c src/exitcode.c src/lockname.c src/keyinfo.c src/keyname.c \
+SRCS = src/lockdir.c src/lockwatch.c src/netfs.c src/acquire.c src/publishmode.c src/child.c src/cli.c src/dirent_at.c src/exitcode.c src/lockname.c src/keyinfo.c src/keyname.c \
 	src/lock.c src/msg.c src/numparse.c src/owner.c src/proc.c src/run.c \
 	src/cksum.c src/status.c src/stage.c src/rmtree.c src/treecmp.c \
 	src/twothreads.c src/groupwatch.c
@@ -58,7 +58,8 @@ UNIT_TESTS = tests/unit/test_keyname tests/unit/test_numparse \
 	tests/unit/test_cli tests/unit/test_owner tests/unit/test_exitcode \
 	tests/unit/test_twothreads tests/unit/test_stage tests/unit/test_json \
 	tests/unit/test_rmtree tests/unit/test_treecmp tests/unit/test_fsync_tree \
-	tests/unit/test_netfs tests/unit/test_stage_flip tests/unit/test_lock_temp
+	tests/unit/test_netfs tests/unit/test_lockwatch tests/unit/test_stage_flip \
+	tests/unit/test_lock_temp
 # The fuzz harnesses, run on their corpora without libFuzzer.
 FUZZ_REPLAY = tests/fuzz/replay_keyname tests/fuzz/replay_owner \
 	tests/fuzz/replay_cli
@@ -93,6 +94,13 @@ tests/unit/test_rmtree tests/unit/test_treecmp: %: %.c $(LIB_OBJS)
 	@test -n "$(CMOCKA_LIBS)" || { echo "cmocka not found by pkg-config: run 'make deps' (apt-get install libcmocka-dev)" >&2; exit 1; }
 	$(CC) $(ALL_CPPFLAGS) -Isrc $(ALL_CFLAGS) $(LDFLAGS) -Wl,--wrap=openat64 -o $@ $< \
 		$(LIB_OBJS) $(CMOCKA_LIBS) $(BSD_LIBS) $(LIBM)
+
+# fcntl() plays the lock server: it answers, refuses, names another
+# holder or hangs.
+tests/unit/test_lockwatch: tests/unit/test_lockwatch.c $(LIB_OBJS)
+	@test -n "$(CMOCKA_LIBS)" || { echo "cmocka not found by pkg-config: run 'make deps' (apt-get install libcmocka-dev)" >&2; exit 1; }
+	$(CC) $(ALL_CPPFLAGS) -Isrc $(ALL_CFLAGS) $(LDFLAGS) -Wl,--wrap=fcntl64 \
+		-o $@ $< $(LIB_OBJS) $(CMOCKA_LIBS) $(BSD_LIBS) $(LIBM)
 
 # renameat2() fails as on NFS (no RENAME_EXCHANGE): DEST becomes a link.
 tests/unit/test_stage_flip: tests/unit/test_stage_flip.c $(LIB_OBJS)

@@ -41,7 +41,9 @@
 #include "child.h"
 #include "exitcode.h"
 #include "groupwatch.h"
+#include "lockwatch.h"
 #include "msg.h"
+#include "proc.h"
 
 #define FORWARD_DELAY 0.2	/* seconds; see above */
 
@@ -303,12 +305,69 @@ forward(pid_t pid)
 	received = from_tty = 0;
 }
 
+static int (*watch_check)(void);
+static int watch_error;
+
+void
+child_watch(int (*check)(void))
+{
+	watch_check = check;
+}
+
+int
+child_watch_error(void)
+{
+	return watch_error;
+}
+
+/*
+ * COMMAND and what it started (its descendants, from /proc: nothing here
+ * may touch the lock's file, whose server may not answer).
+ */
+static void
+stop_command(pid_t pid, int sig)
+{
+	pid_t pids[256];
+	size_t n, i;
+
+	n = proc_descendants(pid, pids, sizeof(pids) / sizeof(pids[0]));
+	kill(pid, sig);
+	for (i = 0; i < n; i++)
+		kill(pids[i], sig);
+}
+
+/*
+ * The lock watch's part of child_wait: returns the seconds until it
+ * wants to look again.
+ */
+static double
+watch_tick(pid_t pid, double *kill_at)
+{
+	double t = now_mono();
+	int e;
+
+	if (watch_check == NULL)
+		return -1;
+	if (watch_error == 0 && (e = watch_check()) != 0) {
+		watch_error = e;
+		msg_error("the lock is lost (%s): stopping COMMAND",
+		    lockwatch_why(e));
+		stop_command(pid, SIGTERM);
+		*kill_at = t + CHILD_STOP_GRACE;
+	}
+	if (*kill_at != 0 && t >= *kill_at) {
+		stop_command(pid, SIGKILL);
+		*kill_at = 0;
+	}
+	return *kill_at != 0 ? *kill_at - t : 1.0;
+}
+
 int
 child_wait(pid_t pid)
 {
 	sigset_t block, old, wake;
 	struct timespec ts;
-	double due = 0, left;
+	double due = 0, left, kill_at = 0, tick;
 	size_t i;
 	pid_t r;
 	int st;
@@ -337,11 +396,15 @@ child_wait(pid_t pid)
 			due = 0;
 			continue;
 		}
-		if (due != 0) {
+		left = due != 0 ? due - now_mono() : -1;
+		if ((tick = watch_tick(pid, &kill_at)) >= 0 &&
+		    (left < 0 || tick < left))
+			left = tick;
+		if (left >= 0) {
 			ts.tv_sec = (time_t)left;
 			ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
 		}
-		ppoll(NULL, 0, due != 0 ? &ts : NULL, &wake);
+		ppoll(NULL, 0, left >= 0 ? &ts : NULL, &wake);
 	}
 	child_pid = 0;
 	phase = PHASE_HOLDING;

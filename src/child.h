@@ -43,6 +43,16 @@ int child_start(char *const argv[], pid_t *pid);
  */
 int child_wait(pid_t pid);
 
+/*
+ * While child_wait waits, it calls check about once a second.  Once that
+ * returns an errno value (the lock is lost, lockwatch.c), it stops
+ * COMMAND and its descendants (SIGTERM, then SIGKILL CHILD_STOP_GRACE
+ * seconds later), and child_watch_error() returns the value.
+ */
+#define CHILD_STOP_GRACE 5.0
+void child_watch(int (*check)(void));
+int child_watch_error(void);
+
 /* exec in place of lockbuild (-F); returns only on failure, with errno. */
 void child_exec(char *const argv[]);
 

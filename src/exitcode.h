@@ -19,6 +19,9 @@ enum {
 	EXIT_CANTCREAT = 73,	/* EX_CANTCREAT: lock, staging or DEST path */
 	EXIT_IOERR = 74,	/* EX_IOERR: write or flush failed (ENOSPC) */
 	EXIT_CONFLICT = 75,	/* EX_TEMPFAIL: lock not acquired (-E) */
+	EXIT_LOCKLOST = 76,	/* EX_PROTOCOL: the file server took the lock
+				   back (NFS): COMMAND stopped, nothing
+				   published */
 	EXIT_NOPERM = 77,	/* EX_NOPERM: permission denied */
 	EXIT_NOEXEC = 126,	/* COMMAND found but not executable */
 	EXIT_NOTFOUND = 127,	/* COMMAND not found */

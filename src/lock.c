@@ -494,6 +494,14 @@ lock_release(struct lock *l, bool may_be_shared_fd)
 	return r;
 }
 
+void
+lock_abandon(struct lock *l)
+{
+	if (l->fd != -1)
+		close(l->fd);
+	l->fd = -1;
+}
+
 /* Is entry a temporary name new_file gives: "." NAME ".lock." RANDOM? */
 static bool
 is_temp_name(const char *entry)

@@ -87,6 +87,13 @@ int lock_probe(int fd, bool *shared);
 int lock_release(struct lock *l, bool may_be_shared_fd);
 
 /*
+ * Lets go of a lock that the file server took back: closes the
+ * descriptor and deletes nothing, since the lock file may be another
+ * host's now.
+ */
+void lock_abandon(struct lock *l);
+
+/*
  * Removes entry when it is the temporary name of a lock file that its
  * maker never named (a lockbuild killed while making one where O_TMPFILE
  * is missing, as on NFS): ours, unlocked, and not changed for min_age

@@ -87,6 +87,42 @@ proc_ppid(pid_t pid)
 	return (pid_t)ppid;
 }
 
+size_t
+proc_descendants(pid_t pid, pid_t *pids, size_t max)
+{
+	size_t n = 0, before;
+
+	/* Again and again, until a pass finds no one new: a child may be
+	 * listed in /proc before its parent has been found. */
+	do {
+		DIR *proc = opendir("/proc");
+		struct dirent *de;
+
+		if (proc == NULL)
+			break;
+		before = n;
+		while (n < max && (de = readdir(proc)) != NULL) {
+			char *end;
+			long p = strtol(de->d_name, &end, 10);
+			pid_t pp;
+			size_t i;
+
+			if (*end != '\0' || p <= 0 || p == (long)pid)
+				continue;
+			for (i = 0; i < n && pids[i] != (pid_t)p; i++)
+				;
+			if (i < n || (pp = proc_ppid((pid_t)p)) <= 0)
+				continue;
+			for (i = 0; i < n && pids[i] != pp; i++)
+				;
+			if (pp == pid || i < n)
+				pids[n++] = (pid_t)p;
+		}
+		closedir(proc);
+	} while (n > before && n < max);
+	return n;
+}
+
 bool
 proc_is_ancestor(pid_t pid)
 {

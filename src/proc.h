@@ -41,6 +41,12 @@ enum proc_state proc_state_of(pid_t pid, unsigned long long start);
  */
 bool proc_is_ancestor(pid_t pid);
 
+/*
+ * The processes descended from pid (children, their children, ...), at
+ * most max of them, found through /proc/PID/stat alone.  Returns how many.
+ */
+size_t proc_descendants(pid_t pid, pid_t *pids, size_t max);
+
 /* This boot's random id, "" where the system has none. */
 const char *proc_boot_id(void);
 

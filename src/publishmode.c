@@ -15,6 +15,7 @@
 
 #include "child.h"
 #include "exitcode.h"
+#include "lockwatch.h"
 #include "msg.h"
 #include "publishmode.h"
 
@@ -232,7 +233,7 @@ check_output(const struct cli *c, struct stage *s)
 
 int
 publish_finish(const struct cli *c, struct stage *s, int st,
-    void (*set_state)(const char *state, void *arg), void *arg)
+    int (*set_state)(const char *state, void *arg), void *arg)
 {
 	const char *why = NULL;
 	char buf[128];
@@ -261,7 +262,12 @@ publish_finish(const struct cli *c, struct stage *s, int st,
 		return discard(c, s, EXIT_SIGNAL_BASE + signal_pending(),
 		    "interrupted");
 
-	set_state("publishing", arg);
+	/* The rename is the fence: never after the lock is gone. */
+	if (set_state("publishing", arg) == -1) {
+		snprintf(buf, sizeof(buf), "the lock is lost (%s)",
+		    lockwatch_why(errno));
+		return discard(c, s, EXIT_LOCKLOST, buf);
+	}
 	if (stage_publish(s, c->no_fsync, c->if_changed, &published) == -1) {
 		int e = errno;
 

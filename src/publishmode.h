@@ -26,10 +26,11 @@ int publish_prepare(const struct cli *c, struct stage *s, struct owner *rec,
 /*
  * After COMMAND ended with wait status st: --check, output present,
  * publish or discard.  rec and the write callback let the owner record
- * say "publishing".  Returns the exit status.
+ * say "publishing"; the callback's -1 (errno) says the lock is lost, and
+ * then nothing is published (EXIT_LOCKLOST).  Returns the exit status.
  */
 int publish_finish(const struct cli *c, struct stage *s, int st,
-    void (*set_state)(const char *state, void *arg), void *arg);
+    int (*set_state)(const char *state, void *arg), void *arg);
 
 /*
  * After a publish (publish_finish returned 0 or 128+N with DEST done),

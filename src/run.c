@@ -24,6 +24,7 @@
 #include "keyinfo.h"
 #include "lock.h"
 #include "lockdir.h"
+#include "lockwatch.h"
 #include "lockname.h"
 #include "msg.h"
 #include "owner.h"
@@ -212,8 +213,14 @@ report_stale(const struct cli *c, const struct lock *l)
 	if (h != HOLDER_REMOTE && (o.pid == (long)getpid() || !holder_dead(h)))
 		return;
 	owner_describe(&o, owner_now(), who, sizeof(who));
-	msg_info("'%s': previous holder %s exited without releasing "
-	    "(state %s)", show(c->key), who, show(o.state));
+	if (h == HOLDER_REMOTE)
+		msg_info("'%s': previous holder %s let go without releasing "
+		    "(state %s): it was killed, or its host went down or was "
+		    "cut off from the file server", show(c->key), who,
+		    show(o.state));
+	else
+		msg_info("'%s': previous holder %s exited without releasing "
+		    "(state %s)", show(c->key), who, show(o.state));
 	publish_sweep_recorded(&o, uid, report_leftover);
 }
 
@@ -234,16 +241,45 @@ write_record(struct recctx *rec, const char *lockdir)
 		    show(lockdir), rec->l->name, strerror(errno));
 }
 
-static void
+/*
+ * The record's new state, best effort as when it was first written;
+ * -1 (errno) only when the lock is known to be lost, which is asked
+ * afresh before publishing: first the server, at most the watch's stall
+ * limit (lockwatch.c); then the kernel, which fails the flush of a
+ * record written through a lock it knows the server took back (EIO), or
+ * of a lock file that another holder removed meanwhile (ESTALE).
+ */
+static int
 set_state(const char *state, void *arg)
 {
 	struct recctx *rec = arg;
+	bool fence = strcmp(state, "publishing") == 0;
+	int e;
 
+	if ((e = fence ? lockwatch_confirm() : lockwatch_check()) != 0) {
+		errno = e;
+		return -1;
+	}
 	if (!rec->enabled)
-		return;
+		return 0;
 	strlcpy(rec->owner->state, state, sizeof(rec->owner->state));
-	/* Best effort, as when it was first written. */
-	owner_write(rec->l->fd, rec->owner, &rec->l->size);
+	if (owner_write(rec->l->fd, rec->owner, &rec->l->size) == -1 &&
+	    fence && lockwatch_active() && (errno == EIO || errno == ESTALE))
+		return -1;
+	return 0;
+}
+
+/* Watches the lock while COMMAND runs (lockwatch.c); without the
+ * watch, COMMAND runs all the same, as before. */
+static void
+watch_lock(const struct lock *l)
+{
+	if (lockwatch_start(l->fd, l->shared, LOCKWATCH_STALL) == -1) {
+		msg_info("cannot watch the lock of '%s': %s", l->name,
+		    strerror(errno));
+		return;
+	}
+	child_watch(lockwatch_check);
 }
 
 /*
@@ -251,7 +287,8 @@ set_state(const char *state, void *arg)
  * it.  CARRY_ON with *dirfd, or the exit status after a message.
  */
 static int
-open_lockdir(const struct cli *c, const struct stage *stage, int *dirfd)
+open_lockdir(const struct cli *c, const struct stage *stage, int *dirfd,
+    bool *network)
 {
 	struct lockdir_info info;
 
@@ -259,6 +296,7 @@ open_lockdir(const struct cli *c, const struct stage *stage, int *dirfd)
 	if (*dirfd == -1)
 		return lockdir_error(c->lockdir, errno, &info);
 	owner_set_durable(info.network);
+	*network = info.network;
 	if (c->dest != NULL && lockdir_contains(*dirfd, stage->parentfd)) {
 		msg_error("DEST '%s' is inside LOCKDIR '%s': lock files and "
 		    "published output must not share a directory",
@@ -387,8 +425,19 @@ finish(const struct cli *c, struct stage *stage, struct recctx *rec, int st,
 {
 	int code = CARRY_ON;
 
-	if (c->dest != NULL)
+	if (child_watch_error() != 0) {
+		/* COMMAND was stopped: its output is not to be trusted. */
+		if (c->dest != NULL && stage_remove(stage) == 0)
+			msg_info("'%s' left as it was", show(c->dest));
+		code = EXIT_LOCKLOST;
+	} else if (c->dest != NULL) {
 		code = publish_finish(c, stage, st, set_state, rec);
+	}
+	if (code == EXIT_LOCKLOST) {
+		/* The lock file may be another host's now: delete nothing. */
+		lock_abandon(rec->l);
+		return code;
+	}
 	/*
 	 * Processes COMMAND left may hold on with our descriptor: the record
 	 * stays to say who started them, marked as let go (not crashed).
@@ -423,11 +472,12 @@ run(const struct cli *c)
 	char **argv = c->command;
 	double waited, held_at;
 	int dirfd, code, st;
+	bool network = false;
 	pid_t pid;
 
 	if (c->dest != NULL && (code = publish_precheck(c, &stage)) != CARRY_ON)
 		return code;
-	if ((code = open_lockdir(c, &stage, &dirfd)) != CARRY_ON)
+	if ((code = open_lockdir(c, &stage, &dirfd, &network)) != CARRY_ON)
 		return code;
 	/* cli_parse rejected the empty key, the only one without a name. */
 	if (lockname_for_key(c->key, &ln) == -1)
@@ -452,6 +502,9 @@ run(const struct cli *c)
 		write_record(&rec, c->lockdir);
 	}
 
+	/* A server can take a lock back; a local kernel never does. */
+	if (network && !c->no_fork)
+		watch_lock(&l);
 	if ((code = start_command(c, &l, argv, &pid)) != CARRY_ON) {
 		/* Nothing ran: undo what was set up for COMMAND. */
 		if (c->dest != NULL)

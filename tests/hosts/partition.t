@@ -49,20 +49,34 @@ echo "$out" | sed 's/^/# raw OFD holder after the heal: /'
 ok "client1 can lock raw.lock again" lab run client1 "timeout 60 $OFD $D/raw.lock true"
 
 # --- lockbuild --------------------------------------------------------------
+# client1 builds DEST under key cut and is cut off.  Its lockbuild hears
+# nothing from the server for 10 s, takes the lock as lost and stops
+# COMMAND (which marks the TERM it gets), well before the server's lease
+# gives the key to client2; after the heal it exits 76 and has published
+# nothing.  Times are the host's: the control links stay up.
 
-lab spawn client1 lbholder "$GLB $L cut sh -c ': >/tmp/pt/lbheld; i=0; while [ ! -e /tmp/pt/lbrelease ] && [ \$i -lt 6000 ]; do i=\$((i + 1)); sleep 0.05; done'"
-ok "client1 holds key cut (lockbuild)" lab waitfor client1 /tmp/pt/lbheld 30
-cutoff lbwaiter "$GLB $L cut true"
+lab spawn client1 lbholder "$GLB -o $D/out $L cut sh -c 'trap \": >/tmp/pt/lbstopped; exit 143\" TERM; : >/tmp/pt/lbheld; while :; do sleep 0.05; done'"
+ok "client1 holds key cut (lockbuild -o)" lab waitfor client1 /tmp/pt/lbheld 30
+t0=$(date +%s%N)
+lab partition client1
+lab spawn client2 lbwaiter "$GLB -w $((LEASE * 10)) $L cut true"
+lab waitfor client1 /tmp/pt/lbstopped $((LEASE * 6))
+stopped=$(( ($(date +%s%N) - t0) / 1000000 ))
+lab wait client2 lbwaiter $((LEASE * 10)) >/dev/null
+rc=$?
+taken=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "# lockbuild: client1's COMMAND stopped $stopped ms after the cut; client2 got the key after $taken ms (lease $LEASE s)"
 is "$rc" 0 "client2's lockbuild gets key cut while client1 is cut off"
-echo "# lockbuild: client2 got the key $ms ms after client1 was cut off"
-ok "within 6 leases" test "$ms" -lt $((LEASE * 6000))
+ok "client1's COMMAND was stopped before client2 got the key" \
+	test "$stopped" -lt "$taken"
+ok "within 6 leases" test "$taken" -lt $((LEASE * 6000))
 lab heal client1
-lab run client1 ": >/tmp/pt/lbrelease"
 out=$(lab wait client1 lbholder 120 2>&1)
 rc=$?
-echo "# lockbuild holder on client1, its command ending after the heal: exit $rc"
-echo "$out" | sed 's/^/#   /'
-ok "client1's lockbuild ends after the heal" test "$rc" -ne 124
+echo "$out" | sed 's/^/#   client1: /'
+is "$rc" 76 "client1's lockbuild exits 76 after the heal"
+like "$out" "the lock is lost" "and says the lock is lost"
+ok "client1 published nothing" lab run client1 "test ! -e $D/out"
 ok "client1 takes key cut again" lab run client1 "timeout 60 $GLB $L cut true"
 
 lab run client1 "rm -rf $D"

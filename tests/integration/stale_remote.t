@@ -30,7 +30,7 @@ like "$out" "\[leftover\]$" "remote -F record: a leftover"
 remote building >"$L/k.lock"
 err=$("$LB" "$L" k true 2>&1); rc=$?
 is "$rc" 0 "a new holder takes the key of a remote holder that is gone"
-like "$err" "previous holder pid 1 \(make tools\) on host elsewhere .* exited without releasing \(state building\)" \
+like "$err" "previous holder pid 1 \(make tools\) on host elsewhere .* let go without releasing \(state building\): it was killed, or its host went down or was cut off from the file server" \
 	"and says the remote holder let go uncleanly"
 remote building >"$L/k.lock"
 out=$("$LB" --clean "$L"); rc=$?
