@@ -8,7 +8,7 @@
 # shellcheck disable=SC1091 # found at run time
 . "$TESTS_DIR/hosts/labtest.sh"
 OFD=/lb/src/tests/hosts/ofdlock
-LEASE=${LB_HOSTS_LEASE:-10}
+LEASE=${LB_HOSTS_LEASE:-20}
 D=/mnt/share/basic.$(date +%s).$$	# this run's directory on the NFS share
 L=$D/locks
 N=${LB_HOSTS_N:-4}			# processes per client

@@ -31,10 +31,7 @@ fi
 # A lab of this run's own: parallel runs do not meet, a stale lab from
 # a killed run does not get in the way (lab.sh down LB_HOSTS_NS=... ends it).
 LB_HOSTS_NS=lbhosts-$$
-# A lease longer than lockbuild's 10 s stall limit plus its 5 s grace, so
-# that partition.t can show a cut-off holder stopped before the key moves.
-LB_HOSTS_LEASE=${LB_HOSTS_LEASE:-20}
-export LB_HOSTS_NS LB_HOSTS_LEASE
+export LB_HOSTS_NS
 
 if ! why=$(lab preflight); then
 	echo "check-hosts: the NFS lab cannot run here: $why; its tests skip"

@@ -9,7 +9,7 @@
 # TAP comment.  Skipped when the lab is not up.
 # shellcheck disable=SC1091 # found at run time
 . "$TESTS_DIR/hosts/labtest.sh"
-LEASE=${LB_HOSTS_LEASE:-10}
+LEASE=${LB_HOSTS_LEASE:-20}
 NAME=crash.$(date +%s).$$
 D=/mnt/share/$NAME
 L=$D/locks

@@ -26,7 +26,7 @@
 #   console HOST     HOST's console log
 # HOST: server, client1 or client2.  Environment: LB_HOSTS_NS (namespace,
 # lbhosts), LB_HOSTS_CACHE (/var/cache/lockbuild-hosts), LB_HOSTS_LEASE
-# (NFSv4 lease and grace, 10 s), LB_HOSTS_MEM (MiB per VM, 256),
+# (NFSv4 lease and grace, 20 s), LB_HOSTS_MEM (MiB per VM, 256),
 # LB_HOSTS_BOOT_TIMEOUT (s, 300).
 set -u
 
@@ -34,7 +34,7 @@ HOSTS="server client1 client2"
 NS=${LB_HOSTS_NS:-lbhosts}
 RUN=/run/lockbuild-hosts/$NS
 CACHE=${LB_HOSTS_CACHE:-/var/cache/lockbuild-hosts}
-LEASE=${LB_HOSTS_LEASE:-10}
+LEASE=${LB_HOSTS_LEASE:-20}
 MEM=${LB_HOSTS_MEM:-256}
 BOOT_TIMEOUT=${LB_HOSTS_BOOT_TIMEOUT:-300}
 HERE=$(cd "$(dirname "$0")" && pwd)

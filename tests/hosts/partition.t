@@ -10,7 +10,7 @@
 # shellcheck disable=SC1091 # found at run time
 . "$TESTS_DIR/hosts/labtest.sh"
 OFD=/lb/src/tests/hosts/ofdlock
-LEASE=${LB_HOSTS_LEASE:-10}
+LEASE=${LB_HOSTS_LEASE:-20}
 D=/mnt/share/partition.$(date +%s).$$
 L=$D/locks
 
