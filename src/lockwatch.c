@@ -113,12 +113,17 @@ run(void *arg)
 		/*
 		 * The server renewed our lease at some instant after the
 		 * question was asked, not when its answer came back: the
-		 * stall limit counts from the asking.
+		 * stall limit counts from the asking.  A silence longer
+		 * than the limit is a loss for good, even once the server
+		 * answers again: it may have given the key away meanwhile,
+		 * and the other holder may be done with it by now.
 		 */
 		asked_at = now();
 		e = beat();
 		pthread_mutex_lock(&mu);
-		if (e == 0)
+		if (lost == 0 && now() - last_ok > stall_limit)
+			lost = ETIMEDOUT;
+		else if (e == 0)
 			last_ok = asked_at;
 		else if (lost == 0)
 			lost = e;
@@ -172,15 +177,14 @@ lockwatch_active(void)
 int
 lockwatch_check(void)
 {
-	int r = 0;
+	int r;
 
 	if (watch_fd == -1)
 		return 0;
 	pthread_mutex_lock(&mu);
-	if (lost != 0)
-		r = lost;
-	else if (now() - last_ok > stall_limit)
-		r = ETIMEDOUT;
+	if (lost == 0 && now() - last_ok > stall_limit)
+		lost = ETIMEDOUT;
+	r = lost;
 	pthread_mutex_unlock(&mu);
 	return r;
 }
@@ -204,7 +208,9 @@ lockwatch_confirm(void)
 		if (pthread_cond_timedwait(&cv, &mu, &ts) == ETIMEDOUT)
 			break;
 	}
-	r = lost != 0 ? lost : done < want ? ETIMEDOUT : 0;
+	if (lost == 0 && done < want)
+		lost = ETIMEDOUT;
+	r = lost;
 	pthread_mutex_unlock(&mu);
 	return r;
 }

@@ -20,7 +20,8 @@ int lockwatch_start(int fd, bool shared, double stall);
 
 /* Is the lock still ours, as far as can be told?  0, or EBUSY (another
  * holder has it: the server gave it away), another errno of a refused
- * question, or ETIMEDOUT (no answer for longer than the stall limit). */
+ * question, or ETIMEDOUT (no answer for longer than the stall limit).
+ * Once lost, it stays lost. */
 int lockwatch_check(void);
 
 /*

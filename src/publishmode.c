@@ -182,7 +182,9 @@ discard(const struct cli *c, struct stage *s, int code, const char *why)
 		return code;
 	}
 	msg_info("%s; '%s' left as it was", why, show(c->dest));
-	if (stage_remove(s) == -1)
+	/* After a lost lock, the next holder may have swept it already. */
+	if (stage_remove(s) == -1 && !(code == EXIT_LOCKLOST &&
+	    (errno == ENOENT || errno == ESTALE)))
 		msg_error("cannot remove staging dir '%s': %s", show(s->path),
 		    strerror(errno));
 	return code;
@@ -256,8 +258,19 @@ publish_finish(const struct cli *c, struct stage *s, int st,
 		    "interrupted");
 	if (c->check_cmd != NULL && (code = check_output(c, s)) != CARRY_ON)
 		return code;
-	if (stage_has_output(s, c->allow_empty, &why) != 1)
+	if (stage_has_output(s, c->allow_empty, &why) != 1) {
+		/*
+		 * On a network filesystem, a staging dir gone may be the
+		 * next holder's sweep: the server took our lock back while
+		 * we waited for it (tests/hosts/partition.t, "the fence").
+		 */
+		if ((code = lockwatch_confirm()) != 0) {
+			snprintf(buf, sizeof(buf), "the lock is lost (%s)",
+			    lockwatch_why(code));
+			return discard(c, s, EXIT_LOCKLOST, buf);
+		}
 		return discard(c, s, EXIT_DATAERR, why);
+	}
 	if (signal_pending() != 0)
 		return discard(c, s, EXIT_SIGNAL_BASE + signal_pending(),
 		    "interrupted");

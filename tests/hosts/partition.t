@@ -3,8 +3,9 @@
 # takes it.  What the cut-off holder then sees is reported as TAP
 # comments: with a raw OFD lock (tests/hosts/ofdlock probe: F_OFD_GETLK,
 # F_OFD_SETLK again, pwrite, fsync, unlock on the lock fd after the
-# partition heals), and with lockbuild (its exit status and message when
-# its command ends after the heal).  Checked: the takeover happens, within
+# partition heals), and with lockbuild: its COMMAND stopped during the
+# cut, its exit status and message after the heal, and the check before
+# the rename when COMMAND ended during the cut.  Checked: the takeover happens, within
 # a generous bound, and the healed client can lock again.  Skipped when
 # the lab is not up.
 # shellcheck disable=SC1091 # found at run time
@@ -78,6 +79,29 @@ is "$rc" 76 "client1's lockbuild exits 76 after the heal"
 like "$out" "the lock is lost" "and says the lock is lost"
 ok "client1 published nothing" lab run client1 "test ! -e $D/out"
 ok "client1 takes key cut again" lab run client1 "timeout 60 $GLB $L cut true"
+
+# --- the fence --------------------------------------------------------------
+# COMMAND has written its output and ends just after client1 is cut off:
+# lockbuild, on its way to the rename, waits for the server (looking at
+# the staging directory), and client2 takes the key meanwhile.  After
+# the heal the server answers again, but the lock is gone: the check
+# before the rename (client2 named as holder, or the record's flush
+# failing with EIO) must stop the publication.
+
+lab spawn client1 fence "$GLB -o $D/fenced $L fence sh -c 'echo built >\$LOCKBUILD_STAGING/out; sync; : >/tmp/pt/fheld; while [ ! -e /tmp/pt/fgo ]; do sleep 0.05; done'"
+ok "client1 holds key fence, its output written" lab waitfor client1 /tmp/pt/fheld 30
+lab partition client1
+lab run client1 ": >/tmp/pt/fgo"
+lab spawn client2 fwaiter "$GLB -w $((LEASE * 10)) $L fence sleep 3"
+lab wait client2 fwaiter $((LEASE * 10)) >/dev/null
+is "$?" 0 "client2 takes key fence while client1 is cut off"
+lab heal client1
+out=$(lab wait client1 fence 120 2>&1)
+rc=$?
+echo "$out" | sed 's/^/#   client1 (fence): /'
+is "$rc" 76 "client1's lockbuild, past COMMAND, exits 76 after the heal"
+like "$out" "the lock is lost" "and says the lock is lost"
+ok "client1 published nothing" lab run client1 "test ! -e $D/fenced"
 
 lab run client1 "rm -rf $D"
 done_testing

@@ -2,10 +2,10 @@
  * Unit tests for src/lockwatch.c and child_wait's use of it: a question
  * to the lock's server that fails (EIO), that names another holder (the
  * server gave the lock away) or that does not come back (a host cut off
- * from a hard mount) makes the
- * lock count as lost, and child_wait then stops COMMAND.  fcntl is
- * wrapped (-Wl,--wrap=fcntl64) to play the server.  Each case runs in a
- * child process, since the watch is once per process.
+ * from a hard mount) makes the lock count as lost, and lost for good;
+ * child_wait then stops COMMAND.  fcntl is wrapped (-Wl,--wrap=fcntl64)
+ * to play the server.  Each case runs in a child process, since the
+ * watch is once per process.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -161,6 +161,35 @@ silent(void)
 }
 
 /*
+ * A server silent for longer than the stall limit may have given the
+ * key away meanwhile: its answers once it is back do not make the lock
+ * ours again.
+ */
+static void
+silent_then_back(void)
+{
+	int fd = lockfile();
+
+	if (lockwatch_start(fd, false, 1.0) != 0 || lockwatch_confirm() != 0)
+		_exit(1);
+	server = SERVER_SILENT;
+	sleep(2);
+	server = SERVER_OK;
+	usleep(1500000);	/* the blocked question, and more, answered */
+	if (lockwatch_check() != ETIMEDOUT)
+		_exit(2);
+	if (lockwatch_confirm() != ETIMEDOUT)
+		_exit(3);
+}
+
+static void
+test_silent_server_back(void **state)
+{
+	(void)state;
+	in_child(silent_then_back);
+}
+
+/*
  * Two shared holders of one file (two open file descriptions, as two
  * hosts' would be): watching one of them, shared, finds nothing wrong;
  * watched as exclusive, the other reader counts as a conflict.
@@ -258,6 +287,7 @@ main(void)
 		cmocka_unit_test(test_refused_question),
 		cmocka_unit_test(test_given_away),
 		cmocka_unit_test(test_silent_server),
+		cmocka_unit_test(test_silent_server_back),
 		cmocka_unit_test(test_shared_hold_keeps_company),
 		cmocka_unit_test(test_child_wait_stops_command),
 	};
