@@ -71,6 +71,18 @@ deadline_in(struct timespec *ts, double s)
 	ts->tv_nsec = (long)((t - (double)(time_t)t) * 1e9);
 }
 
+/*
+ * With mu held: a silence longer than the stall limit is a loss for
+ * good, even once the server answers again: it may have given the key
+ * away meanwhile, and the other holder may be done with it by now.
+ */
+static void
+note_stall(void)
+{
+	if (lost == 0 && now() - last_ok > stall_limit)
+		lost = ETIMEDOUT;
+}
+
 /* One question: does anyone else hold the lock?  0 no, else why it is
  * lost (EBUSY: someone else has it). */
 static int
@@ -113,20 +125,16 @@ run(void *arg)
 		/*
 		 * The server renewed our lease at some instant after the
 		 * question was asked, not when its answer came back: the
-		 * stall limit counts from the asking.  A silence longer
-		 * than the limit is a loss for good, even once the server
-		 * answers again: it may have given the key away meanwhile,
-		 * and the other holder may be done with it by now.
+		 * stall limit counts from the asking.
 		 */
 		asked_at = now();
 		e = beat();
 		pthread_mutex_lock(&mu);
-		if (lost == 0 && now() - last_ok > stall_limit)
-			lost = ETIMEDOUT;
-		else if (e == 0)
-			last_ok = asked_at;
-		else if (lost == 0)
+		note_stall();
+		if (lost == 0 && e != 0)
 			lost = e;
+		else if (lost == 0)
+			last_ok = asked_at;
 		done++;
 		pthread_cond_broadcast(&cv);
 		deadline_in(&ts, PERIOD);
@@ -182,8 +190,7 @@ lockwatch_check(void)
 	if (watch_fd == -1)
 		return 0;
 	pthread_mutex_lock(&mu);
-	if (lost == 0 && now() - last_ok > stall_limit)
-		lost = ETIMEDOUT;
+	note_stall();
 	r = lost;
 	pthread_mutex_unlock(&mu);
 	return r;

@@ -190,6 +190,16 @@ discard(const struct cli *c, struct stage *s, int code, const char *why)
 	return code;
 }
 
+/* The lock is gone (lockwatch.c's reason e): discarded, exit 76. */
+static int
+discard_lost(const struct cli *c, struct stage *s, int e)
+{
+	char buf[128];
+
+	snprintf(buf, sizeof(buf), "the lock is lost (%s)", lockwatch_why(e));
+	return discard(c, s, EXIT_LOCKLOST, buf);
+}
+
 static int
 run_check(const struct cli *c)
 {
@@ -264,11 +274,8 @@ publish_finish(const struct cli *c, struct stage *s, int st,
 		 * next holder's sweep: the server took our lock back while
 		 * we waited for it (tests/hosts/partition.t, "the fence").
 		 */
-		if ((code = lockwatch_confirm()) != 0) {
-			snprintf(buf, sizeof(buf), "the lock is lost (%s)",
-			    lockwatch_why(code));
-			return discard(c, s, EXIT_LOCKLOST, buf);
-		}
+		if ((code = lockwatch_confirm()) != 0)
+			return discard_lost(c, s, code);
 		return discard(c, s, EXIT_DATAERR, why);
 	}
 	if (signal_pending() != 0)
@@ -276,11 +283,8 @@ publish_finish(const struct cli *c, struct stage *s, int st,
 		    "interrupted");
 
 	/* The rename is the fence: never after the lock is gone. */
-	if (set_state("publishing", arg) == -1) {
-		snprintf(buf, sizeof(buf), "the lock is lost (%s)",
-		    lockwatch_why(errno));
-		return discard(c, s, EXIT_LOCKLOST, buf);
-	}
+	if (set_state("publishing", arg) == -1)
+		return discard_lost(c, s, errno);
 	if (stage_publish(s, c->no_fsync, c->if_changed, &published) == -1) {
 		int e = errno;
 

@@ -4,8 +4,8 @@
 # comments: with a raw OFD lock (tests/hosts/ofdlock probe: F_OFD_GETLK,
 # F_OFD_SETLK again, pwrite, fsync, unlock on the lock fd after the
 # partition heals), and with lockbuild: its COMMAND stopped during the
-# cut, its exit status and message after the heal, and the check before
-# the rename when COMMAND ended during the cut.  Checked: the takeover happens, within
+# cut, its exit status and message after the heal, and the same when
+# COMMAND ended during the cut.  Checked: the takeover happens, within
 # a generous bound, and the healed client can lock again.  Skipped when
 # the lab is not up.
 # shellcheck disable=SC1091 # found at run time
@@ -32,6 +32,19 @@ cutoff() {
 	lab wait client2 "$1" $((LEASE * 10)) >/dev/null
 	rc=$?
 	ms=$((($(date +%s%N) - t0) / 1000000))
+}
+
+# lost_after_heal JOB WHAT: heals client1, whose lockbuild JOB lost its
+# lock while cut off, and checks that it exits 76, says so, and did not
+# publish WHAT.
+lost_after_heal() {
+	lab heal client1
+	out=$(lab wait client1 "$1" 120 2>&1)
+	rc=$?
+	echo "$out" | sed "s/^/#   client1 ($1): /"
+	is "$rc" 76 "client1's lockbuild ($1) exits 76 after the heal"
+	like "$out" "the lock is lost" "and says the lock is lost"
+	ok "client1 published nothing" lab run client1 "test ! -e $D/$2"
 }
 
 # --- raw OFD lock -----------------------------------------------------------
@@ -71,22 +84,18 @@ is "$rc" 0 "client2's lockbuild gets key cut while client1 is cut off"
 ok "client1's COMMAND was stopped before client2 got the key" \
 	test "$stopped" -lt "$taken"
 ok "within 6 leases" test "$taken" -lt $((LEASE * 6000))
-lab heal client1
-out=$(lab wait client1 lbholder 120 2>&1)
-rc=$?
-echo "$out" | sed 's/^/#   client1: /'
-is "$rc" 76 "client1's lockbuild exits 76 after the heal"
-like "$out" "the lock is lost" "and says the lock is lost"
-ok "client1 published nothing" lab run client1 "test ! -e $D/out"
+lost_after_heal lbholder out
 ok "client1 takes key cut again" lab run client1 "timeout 60 $GLB $L cut true"
 
 # --- the fence --------------------------------------------------------------
 # COMMAND has written its output and ends just after client1 is cut off:
 # lockbuild, on its way to the rename, waits for the server (looking at
-# the staging directory), and client2 takes the key meanwhile.  After
-# the heal the server answers again, but the lock is gone: the check
-# before the rename (client2 named as holder, or the record's flush
-# failing with EIO) must stop the publication.
+# the staging directory), and client2 takes the key meanwhile (and
+# removes client1's staging directory as a dead holder's).  After the
+# heal the server answers again, but the lock is gone: the silence
+# longer than the stall limit, or the fence before the rename, must
+# stop the publication, and be told as a lost lock, not as a COMMAND
+# that left no output.
 
 lab spawn client1 fence "$GLB -o $D/fenced $L fence sh -c 'echo built >\$LOCKBUILD_STAGING/out; sync; : >/tmp/pt/fheld; while [ ! -e /tmp/pt/fgo ]; do sleep 0.05; done'"
 ok "client1 holds key fence, its output written" lab waitfor client1 /tmp/pt/fheld 30
@@ -95,13 +104,7 @@ lab run client1 ": >/tmp/pt/fgo"
 lab spawn client2 fwaiter "$GLB -w $((LEASE * 10)) $L fence sleep 3"
 lab wait client2 fwaiter $((LEASE * 10)) >/dev/null
 is "$?" 0 "client2 takes key fence while client1 is cut off"
-lab heal client1
-out=$(lab wait client1 fence 120 2>&1)
-rc=$?
-echo "$out" | sed 's/^/#   client1 (fence): /'
-is "$rc" 76 "client1's lockbuild, past COMMAND, exits 76 after the heal"
-like "$out" "the lock is lost" "and says the lock is lost"
-ok "client1 published nothing" lab run client1 "test ! -e $D/fenced"
+lost_after_heal fence fenced
 
 lab run client1 "rm -rf $D"
 done_testing
