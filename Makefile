@@ -59,7 +59,7 @@ UNIT_TESTS = tests/unit/test_keyname tests/unit/test_numparse \
 	tests/unit/test_twothreads tests/unit/test_stage tests/unit/test_json \
 	tests/unit/test_rmtree tests/unit/test_treecmp tests/unit/test_fsync_tree \
 	tests/unit/test_netfs tests/unit/test_lockwatch tests/unit/test_stage_flip \
-	tests/unit/test_lock_temp
+	tests/unit/test_lock_temp tests/unit/test_acquire
 # The fuzz harnesses, run on their corpora without libFuzzer.
 FUZZ_REPLAY = tests/fuzz/replay_keyname tests/fuzz/replay_owner \
 	tests/fuzz/replay_cli
@@ -95,9 +95,9 @@ tests/unit/test_rmtree tests/unit/test_treecmp: %: %.c $(LIB_OBJS)
 	$(CC) $(ALL_CPPFLAGS) -Isrc $(ALL_CFLAGS) $(LDFLAGS) -Wl,--wrap=openat64 -o $@ $< \
 		$(LIB_OBJS) $(CMOCKA_LIBS) $(BSD_LIBS) $(LIBM)
 
-# fcntl() plays the lock server: it answers, refuses, names another
-# holder or hangs.
-tests/unit/test_lockwatch: tests/unit/test_lockwatch.c $(LIB_OBJS)
+# fcntl() plays the lock server (it answers, refuses, names another
+# holder or hangs), or counts the waiter's lock requests.
+tests/unit/test_lockwatch tests/unit/test_acquire: %: %.c $(LIB_OBJS)
 	@test -n "$(CMOCKA_LIBS)" || { echo "cmocka not found by pkg-config: run 'make deps' (apt-get install libcmocka-dev)" >&2; exit 1; }
 	$(CC) $(ALL_CPPFLAGS) -Isrc $(ALL_CFLAGS) $(LDFLAGS) -Wl,--wrap=fcntl64 \
 		-o $@ $< $(LIB_OBJS) $(CMOCKA_LIBS) $(BSD_LIBS) $(LIBM)

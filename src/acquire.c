@@ -4,7 +4,8 @@
  * for "still waiting" messages.  The timer repeats every 10 ms after its
  * first expiry: if the first one fires before fcntl has started blocking,
  * it would be lost and the call would block forever (the race fixed in
- * util-linux flock by the same means).
+ * util-linux flock by the same means).  Where the lock lives on a file
+ * server, the request is also made again every ws->renew seconds.
  */
 #include <errno.h>
 #include <math.h>
@@ -49,18 +50,17 @@ stop_timer(void)
 
 int
 acquire(struct lock *l, int dirfd, const char *name, bool shared,
-    struct owner *record, enum wait_kind wait, double timeout,
-    wait_tick_fn tick, void *arg, double *waited)
+    struct owner *record, const struct waitspec *ws, double *waited)
 {
-	double start = now_mono(), deadline, next_tick, now;
+	double start = now_mono(), deadline, next_tick, now, wake;
 	int r;
 
 	*waited = 0;
 	r = lock_take(l, dirfd, name, shared, false, record);
-	if (r != 0 || wait == WAIT_NONBLOCK ||
-	    (wait == WAIT_TIMEOUT && timeout <= 0))
+	if (r != 0 || ws->kind == WAIT_NONBLOCK ||
+	    (ws->kind == WAIT_TIMEOUT && ws->timeout <= 0))
 		return r;
-	deadline = wait == WAIT_TIMEOUT ? start + timeout : INFINITY;
+	deadline = ws->kind == WAIT_TIMEOUT ? start + ws->timeout : INFINITY;
 	next_tick = start + FIRST_TICK;
 	for (;;) {
 		now = now_mono();
@@ -68,8 +68,10 @@ acquire(struct lock *l, int dirfd, const char *name, bool shared,
 		if (now >= deadline)
 			return 0;
 		if (now >= next_tick)
-			next_tick = now + (tick ? tick(arg, now - start) : 3600);
-		set_timer((deadline < next_tick ? deadline : next_tick) - now);
+			next_tick = now + (ws->tick ? ws->tick(ws->arg,
+			    now - start) : 3600);
+		wake = fmin(fmin(deadline, next_tick), now + ws->renew);
+		set_timer(wake - now);
 		r = lock_take(l, dirfd, name, shared, true, record);
 		stop_timer();
 		*waited = now_mono() - start;

@@ -54,6 +54,8 @@ static bool use_ofd = true;
 
 #define TEMP_RAND 8
 
+static bool on_file_server;
+
 
 /* fcntl lock on the whole file; falls back to classic locks on EINVAL. */
 static int
@@ -86,6 +88,12 @@ close_keep_errno(int fd)
 
 	close(fd);
 	errno = e;
+}
+
+void
+lock_set_network(bool on)
+{
+	on_file_server = on;
 }
 
 mode_t
@@ -165,6 +173,18 @@ open_existing(struct lock *l, int mode)
 		errno = EINVAL;
 		return -1;
 	}
+	/*
+	 * An NFSv4 server may give this host a read delegation of the file
+	 * with its open.  Should this host then die, another host's open
+	 * for writing waits until the server takes the delegation back (the
+	 * lease), and then for its client's next try (pauses growing to
+	 * 15 s): the key moved up to 15 s after the lease.  The Linux client
+	 * hands a read delegation back before it changes a file's mode, so
+	 * setting the mode the file has gives it back.  Only the owner may;
+	 * others' files keep that delay.
+	 */
+	if (on_file_server && l->st.st_uid == geteuid())
+		(void)fchmod(fd, l->st.st_mode & 07777);
 	return fd;
 }
 

@@ -62,6 +62,10 @@ struct owner;
 int lock_take(struct lock *l, int dirfd, const char *name, bool shared,
     bool wait, struct owner *record);
 
+/* LOCKDIR is on a file server: lock files opened there are made to
+ * give back the delegation the server may hand out with them. */
+void lock_set_network(bool on);
+
 /*
  * Opens dirfd/name read-only, to read its record and probe its lock
  * without taking it.  Never while holding it: with classic POSIX locks,

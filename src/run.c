@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,6 +297,7 @@ open_lockdir(const struct cli *c, const struct stage *stage, int *dirfd,
 	if (*dirfd == -1)
 		return lockdir_error(c->lockdir, errno, &info);
 	owner_set_durable(info.network);
+	lock_set_network(info.network);
 	*network = info.network;
 	if (c->dest != NULL && lockdir_contains(*dirfd, stage->parentfd)) {
 		msg_error("DEST '%s' is inside LOCKDIR '%s': lock files and "
@@ -307,17 +309,30 @@ open_lockdir(const struct cli *c, const struct stage *stage, int *dirfd,
 }
 
 /*
+ * How often a waiter on a file server asks for the lock again.  An NFSv4
+ * server (Linux knfsd) forgets a blocked request one lease after it was
+ * made, and the Linux client asks again only every 30 s unless the
+ * server calls back.  A holder whose host died is then not expired at
+ * the end of its lease but kept as a "courtesy" client until a request
+ * conflicts with it: the key moved up to 30 s after the crash, whatever
+ * the lease.  Asking every 5 s, under the shortest lease knfsd allows
+ * (10 s), keeps the request known, so the key moves when the lease ends.
+ */
+#define NETWORK_RENEW 5.0
+
+/*
  * Takes the lock of the key's file ln as -n, -w and -s say, with
  * "waiting" lines meanwhile; *self is the record that goes into a new
- * lock file.  CARRY_ON once the lock is ours (after *waited seconds),
+ * lock file; network: LOCKDIR is on a file server.  CARRY_ON once the lock is ours (after *waited seconds),
  * else the exit status after a message (-E's code when busy or out of
  * time).  l->name is ln->lock, borrowed: ln must outlive *l.
  */
 static int
 take_key(const struct cli *c, int dirfd, const struct lockname *ln,
-    struct owner *self, struct lock *l, double *waited)
+    bool network, struct owner *self, struct lock *l, double *waited)
 {
 	struct waitctx w;
+	struct waitspec ws;
 	int got;
 
 	/* Who we are is known before the lock: keep /proc reads out of the
@@ -331,8 +346,9 @@ take_key(const struct cli *c, int dirfd, const struct lockname *ln,
 	signals_phase(PHASE_WAITING);
 	w = (struct waitctx){ c, dirfd, ln, isatty(STDERR_FILENO) == 1,
 	    false };
-	got = acquire(l, dirfd, ln->lock, c->shared, self, c->wait,
-	    c->timeout, wait_tick, &w, waited);
+	ws = (struct waitspec){ c->wait, c->timeout,
+	    network ? NETWORK_RENEW : INFINITY, wait_tick, &w };
+	got = acquire(l, dirfd, ln->lock, c->shared, self, &ws, waited);
 	end_status_line(&w);
 	if (got == -1)
 		return lockfile_error(c->lockdir, l, errno);
@@ -482,7 +498,7 @@ run(const struct cli *c)
 	/* cli_parse rejected the empty key, the only one without a name. */
 	if (lockname_for_key(c->key, &ln) == -1)
 		abort();
-	if ((code = take_key(c, dirfd, &ln, &self, &l, &waited)) != CARRY_ON)
+	if ((code = take_key(c, dirfd, &ln, network, &self, &l, &waited)) != CARRY_ON)
 		return code;
 	signals_phase(PHASE_HOLDING);
 	held_at = now_mono();
