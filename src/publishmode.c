@@ -220,7 +220,7 @@ static int
 check_output(const struct cli *c, struct stage *s)
 {
 	char buf[128];
-	int cst = run_check(c);
+	int cst = run_check(c), e;
 
 	if (cst == -1 && errno == EINTR && signal_pending() != 0)
 		return discard(c, s, EXIT_SIGNAL_BASE + signal_pending(),
@@ -236,6 +236,10 @@ check_output(const struct cli *c, struct stage *s)
 		return discard(c, s, EXIT_SIGNAL_BASE + signal_pending(),
 		    "interrupted during --check");
 	if (!WIFEXITED(cst) || WEXITSTATUS(cst) != 0) {
+		/* As with a missing output (publish_finish): what it
+		 * refused may be the next holder's sweep. */
+		if ((e = lockwatch_confirm()) != 0)
+			return discard_lost(c, s, e);
 		snprintf(buf, sizeof(buf), "--check refused the output "
 		    "(status %d)", status_to_exit(cst));
 		return discard(c, s, EXIT_DATAERR, buf);

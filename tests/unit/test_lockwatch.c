@@ -5,9 +5,12 @@
  * from a hard mount) makes the lock count as lost, and lost for good;
  * child_wait then stops COMMAND.  fcntl is wrapped (-Wl,--wrap=fcntl64)
  * to play the server.  Each case runs in a child process, since the
- * watch is once per process.
+ * watch is once per process.  publish_finish asks the watch before it
+ * blames the output: a --check refusal after the server gave the lock
+ * away is a lost lock.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -24,7 +27,12 @@
 #include <cmocka.h>
 
 #include "child.h"
+#include "cli.h"
+#include "exitcode.h"
 #include "lockwatch.h"
+#include "owner.h"
+#include "publishmode.h"
+#include "stage.h"
 
 int __real_fcntl64(int, int, ...);
 int __wrap_fcntl64(int, int, ...);
@@ -280,6 +288,82 @@ test_child_wait_stops_command(void **state)
 	in_child(stops_command);
 }
 
+static int
+state_ok(const char *state, void *arg)
+{
+	(void)state;
+	(void)arg;
+	return 0;
+}
+
+/*
+ * COMMAND built DEST on a file server and --check refused it: exit
+ * `want`, and DEST never made.  With the lock given away meanwhile, the
+ * refusal may be of a staging dir the next holder swept (partition.t,
+ * "the fence"): 76, not 65.
+ */
+static void
+check_refused(int answer, int want)
+{
+	static char *cmd[] = { "true", NULL };
+	char dir[] = "/tmp/test_lockwatch.XXXXXX", dest[64], file[PATH_MAX + 16];
+	struct cli c;
+	struct stage s;
+	struct owner rec;
+	char **argv;
+	FILE *f;
+	int code;
+
+	if (mkdtemp(dir) == NULL)
+		_exit(1);
+	snprintf(dest, sizeof(dest), "%s/out", dir);
+	memset(&c, 0, sizeof(c));
+	memset(&rec, 0, sizeof(rec));
+	c.lockdir = dir;
+	c.dest = dest;
+	c.command = cmd;
+	c.check_cmd = "false";
+	c.no_fsync = true;
+	signals_install(false);
+	signals_phase(PHASE_HOLDING);
+	if (publish_precheck(&c, &s) != CARRY_ON ||
+	    publish_prepare(&c, &s, &rec, &argv) != CARRY_ON)
+		_exit(2);
+	snprintf(file, sizeof(file), "%s/built", s.path);
+	if ((f = fopen(file, "w")) == NULL || fputs("x\n", f) < 0 ||
+	    fclose(f) != 0)
+		_exit(3);
+	if (lockwatch_start(lockfile(), false, 3.0) != 0 ||
+	    lockwatch_confirm() != 0)
+		_exit(4);
+	server = answer;
+	code = publish_finish(&c, &s, 0, state_ok, NULL);
+	if (access(dest, F_OK) == 0)
+		_exit(5);		/* published */
+	rmdir(dir);
+	_exit(code == want ? 0 : 6);
+}
+
+static void
+check_refused_lock_held(void)
+{
+	check_refused(SERVER_OK, EXIT_DATAERR);
+}
+
+static void
+check_refused_lock_lost(void)
+{
+	check_refused(SERVER_GAVE_IT_AWAY, EXIT_LOCKLOST);
+}
+
+static void
+test_check_refusal_after_lost_lock(void **state)
+{
+	(void)state;
+	in_child(check_refused_lock_held);
+	in_child(check_refused_lock_lost);
+}
+
 int
 main(void)
 {
@@ -290,6 +374,7 @@ main(void)
 		cmocka_unit_test(test_silent_server_back),
 		cmocka_unit_test(test_shared_hold_keeps_company),
 		cmocka_unit_test(test_child_wait_stops_command),
+		cmocka_unit_test(test_check_refusal_after_lost_lock),
 	};
 
 	return cmocka_run_group_tests_name("lockwatch", tests, NULL, NULL);
