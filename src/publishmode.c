@@ -200,6 +200,22 @@ discard_lost(const struct cli *c, struct stage *s, int e)
 	return discard(c, s, EXIT_LOCKLOST, buf);
 }
 
+/*
+ * The output is refused (why).  On a network filesystem the lock is asked
+ * about first: a refused or missing output may be the next holder's
+ * sweep of the staging dir, after the server took our lock back while we
+ * waited for it (tests/hosts/partition.t, "the fence").
+ */
+static int
+discard_refused(const struct cli *c, struct stage *s, const char *why)
+{
+	int e;
+
+	if ((e = lockwatch_confirm()) != 0)
+		return discard_lost(c, s, e);
+	return discard(c, s, EXIT_DATAERR, why);
+}
+
 static int
 run_check(const struct cli *c)
 {
@@ -220,7 +236,7 @@ static int
 check_output(const struct cli *c, struct stage *s)
 {
 	char buf[128];
-	int cst = run_check(c), e;
+	int cst = run_check(c);
 
 	if (cst == -1 && errno == EINTR && signal_pending() != 0)
 		return discard(c, s, EXIT_SIGNAL_BASE + signal_pending(),
@@ -236,13 +252,9 @@ check_output(const struct cli *c, struct stage *s)
 		return discard(c, s, EXIT_SIGNAL_BASE + signal_pending(),
 		    "interrupted during --check");
 	if (!WIFEXITED(cst) || WEXITSTATUS(cst) != 0) {
-		/* As with a missing output (publish_finish): what it
-		 * refused may be the next holder's sweep. */
-		if ((e = lockwatch_confirm()) != 0)
-			return discard_lost(c, s, e);
 		snprintf(buf, sizeof(buf), "--check refused the output "
 		    "(status %d)", status_to_exit(cst));
-		return discard(c, s, EXIT_DATAERR, buf);
+		return discard_refused(c, s, buf);
 	}
 	return CARRY_ON;
 }
@@ -272,16 +284,8 @@ publish_finish(const struct cli *c, struct stage *s, int st,
 		    "interrupted");
 	if (c->check_cmd != NULL && (code = check_output(c, s)) != CARRY_ON)
 		return code;
-	if (stage_has_output(s, c->allow_empty, &why) != 1) {
-		/*
-		 * On a network filesystem, a staging dir gone may be the
-		 * next holder's sweep: the server took our lock back while
-		 * we waited for it (tests/hosts/partition.t, "the fence").
-		 */
-		if ((code = lockwatch_confirm()) != 0)
-			return discard_lost(c, s, code);
-		return discard(c, s, EXIT_DATAERR, why);
-	}
+	if (stage_has_output(s, c->allow_empty, &why) != 1)
+		return discard_refused(c, s, why);
 	if (signal_pending() != 0)
 		return discard(c, s, EXIT_SIGNAL_BASE + signal_pending(),
 		    "interrupted");

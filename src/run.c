@@ -323,9 +323,10 @@ open_lockdir(const struct cli *c, const struct stage *stage, int *dirfd,
 /*
  * Takes the lock of the key's file ln as -n, -w and -s say, with
  * "waiting" lines meanwhile; *self is the record that goes into a new
- * lock file; network: LOCKDIR is on a file server.  CARRY_ON once the lock is ours (after *waited seconds),
- * else the exit status after a message (-E's code when busy or out of
- * time).  l->name is ln->lock, borrowed: ln must outlive *l.
+ * lock file; network: LOCKDIR is on a file server.  CARRY_ON once the
+ * lock is ours (after *waited seconds), else the exit status after a
+ * message (-E's code when busy or out of time).  l->name is ln->lock,
+ * borrowed: ln must outlive *l.
  */
 static int
 take_key(const struct cli *c, int dirfd, const struct lockname *ln,
@@ -498,7 +499,8 @@ run(const struct cli *c)
 	/* cli_parse rejected the empty key, the only one without a name. */
 	if (lockname_for_key(c->key, &ln) == -1)
 		abort();
-	if ((code = take_key(c, dirfd, &ln, network, &self, &l, &waited)) != CARRY_ON)
+	code = take_key(c, dirfd, &ln, network, &self, &l, &waited);
+	if (code != CARRY_ON)
 		return code;
 	signals_phase(PHASE_HOLDING);
 	held_at = now_mono();

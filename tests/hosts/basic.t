@@ -4,8 +4,9 @@
 # key never overlap and lose no update; -n exits 75 across hosts;
 # hand-off latency across hosts, lockbuild and a raw OFD lock; takeover
 # when the holder's host is killed, by a lockbuild started after that
-# (expect about the lease), and no delegation left with the holder.  Timings are
-# TAP comments, bounded only generously.  Skipped when the lab is not up.
+# (expect about the lease), and no delegation left with the holder.
+# Timings are TAP comments, bounded only generously.  Skipped when the
+# lab is not up.
 # shellcheck disable=SC1091 # found at run time
 . "$TESTS_DIR/hosts/labtest.sh"
 OFD=/lb/src/tests/hosts/ofdlock
